@@ -1,0 +1,129 @@
+"""One typed Settings object, loaded from the environment, a `.env` file, or any mapping.
+
+Nothing else in the project reads ``os.environ``. A bad value fails at start with
+:class:`SettingsError`, whose message is one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import SettingsError
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(value: str) -> time:
+    """'08:00' -> time(8, 0); raises ValueError with a readable message."""
+    match = _HHMM.match(value.strip())
+    if not match:
+        raise ValueError(f"expected HH:MM (24-hour), got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+class Settings(BaseSettings):
+    """Every setting in SPEC.md, typed."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
+    OWNER_TELEGRAM_ID: int | None = None
+    OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_BASE_URL: str | None = None
+    OPENAI_MODEL: str = "gpt-4o-mini"
+    DATA_DIR: Path = Path("./data")
+    DATABASE_URL: str | None = None
+    CHROMA_HOST: str | None = None
+    CHROMA_PORT: int = Field(default=8000, ge=1, le=65535)
+    KNOWLEDGE_DIR: Path = Path("./knowledge")
+    TIMEZONE: str = "UTC"
+    BRIEFING_TIME: str = "08:00"
+    LLM_MONTHLY_TOKEN_BUDGET: int = Field(default=2_000_000, ge=0)
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_SECRET: SecretStr | None = None
+    WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from exc
+        return value
+
+    @field_validator("BRIEFING_TIME")
+    @classmethod
+    def _briefing(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value.strip()
+
+    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator(
+        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "WEBHOOK_SECRET", "CHROMA_HOST", mode="before"
+    )
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("OWNER_TELEGRAM_ID", "DATABASE_URL", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def briefing_time(self) -> time:
+        return parse_hhmm(self.BRIEFING_TIME)
+
+    @property
+    def database_url(self) -> str:
+        return self.DATABASE_URL or f"sqlite:///{self.DATA_DIR / 'microdesk.db'}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """AI features are on when an API key or a base URL is configured."""
+        return self.OPENAI_API_KEY is not None or self.OPENAI_BASE_URL is not None
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line or a message."""
+        found = [self.TELEGRAM_BOT_TOKEN, self.OPENAI_API_KEY, self.WEBHOOK_SECRET]
+        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+
+
+def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = True) -> Settings:
+    """Settings from a mapping (tests) or the environment and `.env` (the app).
+
+    Raises SettingsError with one line naming the first bad setting.
+    """
+    try:
+        if source is not None:
+            return Settings.model_validate(dict(source))
+        return Settings(_env_file=".env" if env_file else None)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"Bad setting {name}: {message}") from None

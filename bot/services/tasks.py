@@ -1,0 +1,221 @@
+"""Tasks and deadlines: add, list, complete (repeating tasks roll), snooze, edit, delete.
+
+Instants are stored in UTC; parsing and repeats are computed in the business's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import DONE, OPEN, Task, TaskCompletion
+from bot.db.tasks import TaskRepo
+from bot.errors import DateError, NotFoundError, UserInputError
+from bot.services import dates
+from bot.services.prefs import Preferences
+
+MAX_TITLE = 300
+FILTERS = ("today", "week", "overdue", "all", "done")
+ADD_EXAMPLE = "/add File VAT return every quarter due Jan 31"
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The result of marking a task done: for a repeating task, its next due instant."""
+
+    task: Task
+    next_due: datetime | None
+
+
+class TaskService:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, prefs: Preferences) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._prefs = prefs
+
+    def add(self, text: str) -> Task:
+        """A task from the owner's words: title, date, repeat and @assignee."""
+        parsed = self._parse(text)
+        if parsed.rule and parsed.due is None:
+            raise DateError("When is it first due? Add a date, e.g. “… every quarter due Jan 31”.")
+        now = self._clock.now()
+        task = Task(
+            title=parsed.title,
+            assignee=parsed.assignee,
+            due_at=parsed.due.at_utc if parsed.due else None,
+            has_time=parsed.due.has_time if parsed.due else False,
+            repeat_rule=parsed.rule,
+            repeat_anchor=self._local_naive(parsed.due.at_utc)
+            if parsed.due and parsed.rule
+            else None,
+            status=OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+        with self._sessions.begin() as session:
+            return TaskRepo(session).add(task)
+
+    def get(self, task_id: int) -> Task:
+        with self._sessions() as session:
+            return self._find(session, task_id)
+
+    def list(self, which: str | None = None) -> Sequence[Task]:
+        """Open tasks, due first; `which` is today, week, overdue, all or @name."""
+        now = self._clock.now()
+        with self._sessions() as session:
+            repo = TaskRepo(session)
+            if which is None or which == "all":
+                return repo.open_tasks()
+            if which.startswith("@"):
+                return repo.open_tasks(assignee=normalise_assignee(which))
+            if which == "today":
+                return repo.open_due_before(self.end_of_day(now))
+            if which == "week":
+                return repo.open_due_before(self.end_of_day(now + timedelta(days=7)))
+            if which == "overdue":
+                return [t for t in repo.open_due_before(now) if self.is_overdue(t, now)]
+        raise UserInputError(f"I can list today, week, overdue, all, done or @name, not “{which}”.")
+
+    def completions(self, limit: int = 50) -> Sequence[TaskCompletion]:
+        with self._sessions() as session:
+            return TaskRepo(session).completions(limit)
+
+    def complete(self, task_id: int) -> Completed:
+        """Mark done; a repeating task records the completion and rolls to its next date."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            task = self._open(session, task_id)
+            TaskRepo(session).add_completion(
+                TaskCompletion(
+                    task_id=task.id,
+                    title=task.title,
+                    assignee=task.assignee,
+                    due_at=task.due_at,
+                    done_at=now,
+                )
+            )
+            task.updated_at = now
+            if task.repeat_rule and task.due_at and task.repeat_anchor:
+                task.due_at = self._next_due(task, now)
+                return Completed(task, task.due_at)
+            task.status = DONE
+            task.done_at = now
+            return Completed(task, None)
+
+    def snooze(self, task_id: int, when: str) -> Task:
+        """Move the due date (the repeat rule keeps its anchor)."""
+        if not when.strip():
+            raise UserInputError("Say until when, e.g. /snooze 3 tomorrow 9am.")
+        due = self._when(when)
+        with self._sessions.begin() as session:
+            task = self._open(session, task_id)
+            task.due_at, task.has_time = due.at_utc, due.has_time
+            task.updated_at = self._clock.now()
+            return task
+
+    def edit(self, task_id: int, text: str) -> Task:
+        """New title and/or date and/or @assignee; what the text leaves out stays."""
+        if not text.strip():
+            raise UserInputError("Say what to change, e.g. /edit 3 Renew licence friday.")
+        title, due, assignee, rule = self._parse_edit(text)
+        with self._sessions.begin() as session:
+            task = self._open(session, task_id)
+            task.title = title or task.title
+            task.assignee = assignee or task.assignee
+            if due is not None:
+                task.due_at, task.has_time = due.at_utc, due.has_time
+            if rule is not None and task.due_at is not None:
+                task.repeat_rule, task.repeat_anchor = rule, self._local_naive(task.due_at)
+            task.updated_at = self._clock.now()
+            return task
+
+    def delete(self, task_id: int) -> Task:
+        with self._sessions.begin() as session:
+            task = self._find(session, task_id)
+            TaskRepo(session).delete(task)
+            return task
+
+    # --- time helpers shared by briefing and rendering -------------------------------------
+
+    def is_overdue(self, task: Task, now: datetime) -> bool:
+        """Timed tasks are overdue after their instant; date-only ones after their day."""
+        if task.due_at is None:
+            return False
+        if task.has_time:
+            return task.due_at < now
+        return (
+            dates.to_local(task.due_at, self._prefs.tz).date()
+            < dates.to_local(now, self._prefs.tz).date()
+        )
+
+    def end_of_day(self, instant: datetime) -> datetime:
+        """The UTC instant at which the local day containing `instant` ends."""
+        local = dates.to_local(instant, self._prefs.tz)
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
+        return dates.from_local(midnight, self._prefs.tz)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _parse(self, text: str) -> dates.ParsedTask:
+        text = text.strip()
+        if not text:
+            raise UserInputError(f"Tell me what to add, for example: {ADD_EXAMPLE}")
+        if len(text) > MAX_TITLE + 100:
+            raise UserInputError(
+                f"That is too long for a task; keep it under {MAX_TITLE} characters."
+            )
+        try:
+            parsed = dates.parse_task_text(text, self._clock.now(), self._prefs.tz)
+        except dates.EmptyTitleError as exc:
+            raise UserInputError(f"Tell me what to add, for example: {ADD_EXAMPLE}") from exc
+        except dates.DateParseError as exc:
+            raise DateError(str(exc)) from exc
+        if len(parsed.title) > MAX_TITLE:
+            raise UserInputError(
+                f"That is too long for a task; keep it under {MAX_TITLE} characters."
+            )
+        return parsed
+
+    def _parse_edit(self, text: str) -> tuple[str | None, dates.Due | None, str | None, str | None]:
+        try:
+            parsed = self._parse(text)
+        except UserInputError:
+            # only a date was given ("/edit 3 friday"): keep the title
+            return None, self._when(text), None, None
+        return parsed.title, parsed.due, parsed.assignee, parsed.rule
+
+    def _when(self, when: str) -> dates.Due:
+        try:
+            return dates.parse_when(when, self._clock.now(), self._prefs.tz)
+        except dates.DateParseError as exc:
+            raise DateError(str(exc)) from exc
+
+    def _next_due(self, task: Task, now: datetime) -> datetime:
+        assert task.repeat_rule and task.due_at and task.repeat_anchor
+        tz = self._prefs.tz
+        after = self._local_naive(task.due_at)
+        nxt = dates.next_occurrence(task.repeat_rule, task.repeat_anchor, after)
+        return dates.from_local(nxt, tz)
+
+    def _local_naive(self, at_utc: datetime) -> datetime:
+        return dates.to_local(at_utc, self._prefs.tz).replace(tzinfo=None)
+
+    def _find(self, session: Session, task_id: int) -> Task:
+        task = TaskRepo(session).get(task_id)
+        if task is None:
+            raise NotFoundError(f"There is no task #{task_id}; /tasks lists them.")
+        return task
+
+    def _open(self, session: Session, task_id: int) -> Task:
+        task = self._find(session, task_id)
+        if task.status != OPEN:
+            raise UserInputError(f"Task #{task_id} is already done.")
+        return task
+
+
+def normalise_assignee(name: str) -> str:
+    return name.lstrip("@").strip().lower()

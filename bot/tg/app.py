@@ -1,0 +1,185 @@
+"""The python-telegram-bot Application: access guard, one handler per kind of update.
+
+Handlers only read the update, hand it to the conversation router and render the replies.
+Only the owner's private chat is served; groups and channels are ignored; anyone else gets one
+polite refusal and nothing else runs for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.app import Services
+from bot.commands.build import Conversation, build_conversation
+from bot.commands.reply import Reply
+from bot.tg import render
+
+log = logging.getLogger(__name__)
+App = Application[Any, Any, Any, Any, Any, Any]
+Ctx = ContextTypes.DEFAULT_TYPE
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
+
+
+class TelegramAdapter:
+    """Builds the Application for the owner and runs the scheduled sends beside it."""
+
+    def __init__(self, services: Services, *, tick_seconds: float = 20.0) -> None:
+        settings = services.settings
+        if settings.TELEGRAM_BOT_TOKEN is None or settings.OWNER_TELEGRAM_ID is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN and OWNER_TELEGRAM_ID are required")
+        self.s = services
+        self.owner = settings.OWNER_TELEGRAM_ID
+        self.conversation: Conversation = build_conversation(services)
+        self.tick_seconds = tick_seconds
+        self._ticker: asyncio.Task[None] | None = None
+        self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
+
+    def _build(self, token: str) -> App:
+        root = self.s.settings.TELEGRAM_API_BASE_URL
+        app: App = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .get_updates_read_timeout(40)
+            .post_init(self._started)
+            .post_shutdown(self._stopped)
+            .build()
+        )
+        owner_private = (
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
+        )
+        app.add_handler(TypeHandler(Update, self.guard), group=-1)
+        app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
+        app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(owner_private, self.on_other))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_error_handler(self.on_error)
+        return app
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def _started(self, app: App) -> None:
+        commands = [
+            BotCommand(c.name, c.description[:256])
+            for c in self.conversation.router.commands.values()
+        ]
+        await app.bot.set_my_commands(commands)
+        self._ticker = asyncio.create_task(self._tick_forever(), name="microdesk-scheduler")
+
+    async def startup(self, *, poll_timeout: int = 10) -> None:
+        """Start polling inside a running event loop (tests, and embedding in other loops)."""
+        await self.app.initialize()
+        await self._started(self.app)
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await self.app.start()
+
+    async def shutdown(self) -> None:
+        assert self.app.updater is not None
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self._stopped(self.app)
+        await self.app.shutdown()
+
+    def run(self) -> None:
+        """Long polling until interrupted (the `run` verb)."""
+        self.app.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+    async def _stopped(self, app: App) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                await self.conversation.briefing.send_due(self.send_to_owner)
+            except Exception:
+                log.exception("scheduled send failed; will retry on the next tick")
+            await asyncio.sleep(self.tick_seconds)
+
+    async def send_to_owner(self, reply: Reply) -> None:
+        await render.send(self.app.bot, self.owner, reply)
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    async def guard(self, update: Update, context: Ctx) -> None:
+        """Let the owner's private updates through; refuse or ignore everything else."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None and chat.type != "private":
+            raise ApplicationHandlerStop
+        if user is not None and user.id == self.owner:
+            return
+        log.info("refused update %s from a non-owner", update.update_id)
+        if update.callback_query is not None:
+            await update.callback_query.answer(REFUSAL)
+        elif update.message is not None and chat is not None:
+            await context.bot.send_message(chat.id, REFUSAL)
+        raise ApplicationHandlerStop
+
+    async def on_command(self, update: Update, context: Ctx) -> None:
+        """A /command from the owner."""
+        message = update.message
+        assert message is not None and message.text is not None
+        head, _, args = message.text.partition(" ")
+        name = head[1:].split("@", 1)[0]
+        replies = await self.conversation.router.run_command(name, args)
+        await self._deliver(message.chat_id, replies)
+
+    async def on_text(self, update: Update, context: Ctx) -> None:
+        """Plain text from the owner goes to the assistant."""
+        message = update.message
+        assert message is not None and message.text is not None
+        await self._deliver(message.chat_id, await self.conversation.router.text(message.text))
+
+    async def on_other(self, update: Update, context: Ctx) -> None:
+        """Stickers, photos, voice: say what works."""
+        assert update.message is not None
+        text = "I can read text commands for now; send /help to see them."
+        await self._deliver(update.message.chat_id, [Reply(text)])
+
+    async def on_button(self, update: Update, context: Ctx) -> None:
+        """A press on one of our inline buttons."""
+        query = update.callback_query
+        assert query is not None
+        replies = await self.conversation.router.press(query.data)
+        toast = next((r.toast for r in replies if r.toast), None)
+        await query.answer(toast[:200] if toast else None)
+        message = query.message
+        if message is None:
+            return
+        for reply in replies:
+            if reply.edit and message.is_accessible:
+                await render.edit(context.bot, message, reply)  # type: ignore[arg-type]
+            else:
+                await render.send(context.bot, message.chat.id, reply)
+
+    async def _deliver(self, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
+            await render.send(self.app.bot, chat_id, reply)
+
+    async def on_error(self, update: object, context: Ctx) -> None:
+        log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)

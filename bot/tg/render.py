@@ -1,0 +1,77 @@
+"""Replies to Telegram: HTML text split under 4,096 characters, inline keyboards, edits."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from bot.commands.reply import Reply
+
+log = logging.getLogger(__name__)
+LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
+
+
+def split_text(text: str, limit: int = LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line boundaries where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return [p for p in pieces if p.strip()] or ["…"]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+async def send(bot: ExtBot[None], chat_id: int, reply: Reply) -> Message | None:
+    """Send one reply as one or more messages; the keyboard goes under the last piece."""
+    if reply.document is not None:
+        doc = reply.document
+        return await bot.send_document(
+            chat_id, doc.content, filename=doc.name, caption=doc.caption or None
+        )
+    pieces = split_text(reply.text)
+    last: Message | None = None
+    for i, piece in enumerate(pieces):
+        markup = keyboard(reply) if i == len(pieces) - 1 else None
+        last = await bot.send_message(
+            chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    return last
+
+
+async def edit(bot: ExtBot[None], message: Message, reply: Reply) -> None:
+    """Replace the text (and buttons) of the message whose button was pressed."""
+    try:
+        await bot.edit_message_text(
+            split_text(reply.text)[0],
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(reply),
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise

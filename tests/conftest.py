@@ -1,0 +1,58 @@
+"""Shared fixtures: real SQLite in a temp dir, a frozen clock, the fake Bot API, the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services, build_services
+from bot.clock import FrozenClock
+from bot.config import Settings, load_settings
+
+OWNER = 1001
+STRANGER = 2002
+TOKEN = "4242:fake-token-for-tests"
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
+
+
+def make_settings(data_dir: Path, **overrides: str) -> Settings:
+    values = {
+        "DATA_DIR": str(data_dir),
+        "TIMEZONE": "Europe/Berlin",
+        "BRIEFING_TIME": "08:00",
+        "OWNER_TELEGRAM_ID": str(OWNER),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "KNOWLEDGE_DIR": str(data_dir / "knowledge"),
+    }
+    values.update(overrides)
+    return load_settings(values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
+    built = build_services(settings, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+async def botapi() -> AsyncIterator[object]:
+    from tests.fakes.botapi import FakeBotAPI
+
+    server = FakeBotAPI(token=TOKEN)
+    await server.start()
+    yield server
+    await server.stop()

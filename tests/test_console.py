@@ -1,0 +1,73 @@
+"""The terminal chat: same commands, same buttons (numbered), same data as the bot."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.app import Services
+from bot.console.chat import ConsoleChat
+
+
+async def test_the_terminal_speaks_the_same_commands(services: Services) -> None:
+    lines = iter(["/add File VAT return every quarter due Jan 31", "/tasks", "1", "/delete 1"])
+
+    def read(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    out = io.StringIO()
+    chat = ConsoleChat(services, console=Console(file=out, width=120), read=read, tick_seconds=60)
+    await chat.run()
+    text = out.getvalue()
+    assert "Added: #1 File VAT return — Sun 31 Jan 2027 · every quarter" in text
+    assert "[1] ✓ #1 File VAT return" in text and "[2] ⏰ Snooze" in text
+    # "1" pressed the Done button of the task listed by /tasks
+    assert "✓ Done: File VAT return. Next due: Fri 30 Apr 2027." in text
+    assert "Delete #1 File VAT return? This can't be undone." in text
+    assert services.tasks.get(1).due_at is not None  # not deleted without the confirmation
+    assert "<b>" not in text
+
+
+def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "OWNER", "OPENAI"))}
+    env.update(DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_with_no_token_the_cli_opens_the_terminal_chat(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, stdin="/add Renew licence in 2 weeks\n/tasks\n")
+    assert done.returncode == 0, done.stderr
+    assert "terminal chat" in done.stdout
+    assert "Renew licence" in done.stdout
+    assert (tmp_path / "data" / "microdesk.db").exists()
+
+
+def test_run_refuses_to_start_without_token_or_owner(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "run")
+    assert done.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in done.stdout
+
+
+def test_a_bad_setting_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TIMEZONE=Mars/Olympus\n")
+    done = run_cli(tmp_path, "chat")
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("microdesk: Bad setting TIMEZONE: unknown IANA time zone 'Mars/Olympus'")
