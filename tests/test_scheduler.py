@@ -63,6 +63,14 @@ def test_done_and_rolled_tasks_get_reminders_for_their_new_date(
     assert next_one.rung == "1d"
 
 
+def test_the_first_briefing_after_install_is_not_late(
+    services: Services, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    due = services.scheduler.due_briefing()
+    assert due is not None and not due.late
+
+
 def test_briefing_once_a_day_and_late_after_downtime(
     services: Services, clock: FrozenClock
 ) -> None:

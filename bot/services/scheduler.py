@@ -92,7 +92,9 @@ class SchedulerService:
         with self._sessions() as session:
             if session.get(BriefingLog, local.date()) is not None:
                 return None
-        return DueBriefing(local.date(), now - scheduled > LATE_AFTER)
+            ever = session.scalar(select(BriefingLog.day).limit(1)) is not None
+        # the very first briefing after installing is not "late": the bot was never down
+        return DueBriefing(local.date(), ever and now - scheduled > LATE_AFTER)
 
     def mark_briefed(self, due: DueBriefing) -> bool:
         """Record the day's briefing; False if it was already recorded."""
