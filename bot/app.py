@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, session_factory
+from bot.services.assistant import RuleAssistant
 from bot.services.briefing import BriefingService
 from bot.services.prefs import Preferences
+from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
 from bot.services.tasks import TaskService
 
@@ -26,6 +28,8 @@ class Services:
     tasks: TaskService
     briefing: BriefingService
     scheduler: SchedulerService
+    proposals: ProposalService
+    rule_assistant: RuleAssistant
 
     def close(self) -> None:
         self.engine.dispose()
@@ -39,6 +43,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sessions = session_factory(engine)
     prefs = Preferences(sessions, settings)
     tasks = TaskService(sessions, clock, prefs)
+    proposals = ProposalService(sessions, clock, tasks)
     return Services(
         settings=settings,
         clock=clock,
@@ -48,4 +53,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         tasks=tasks,
         briefing=BriefingService(sessions, clock, prefs, tasks),
         scheduler=SchedulerService(sessions, clock, prefs),
+        proposals=proposals,
+        rule_assistant=RuleAssistant(tasks, proposals, prefs),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.commands.render import briefing_text, when
-from bot.commands.reply import Reply, bold
+from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks import task_buttons
 from bot.services.scheduler import DueReminder
 
@@ -30,6 +31,12 @@ class BriefingCommands:
     def render(self, *, late: bool = False) -> Reply:
         now = self.s.clock.now()
         briefing = self.s.briefing.compose(now)
+        waiting = [
+            f"  #{row.id} {esc(row.kind.replace('_', ' '))}" for row in self.s.proposals.pending()
+        ]
+        if waiting:
+            extras = {**briefing.extras, "Proposals waiting (/pending)": waiting}
+            briefing = replace(briefing, extras=extras)
         return Reply(briefing_text(briefing, self.s.prefs.tz, now, late=late))
 
     async def briefing(self, args: str) -> list[Reply]:
@@ -48,6 +55,7 @@ class BriefingCommands:
     async def send_due(self, send: Send) -> int:
         """Send what is due (reminders, then the briefing); record each after it went out."""
         sent = 0
+        self.s.proposals.expire_due()
         for due in self.s.scheduler.due_reminders():
             await send(self.reminder(due))
             self.s.scheduler.mark_reminded(due)

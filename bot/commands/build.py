@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.commands.assistant import AssistantCommands
 from bot.commands.briefing import BriefingCommands
 from bot.commands.general import GeneralCommands
-from bot.commands.reply import Reply
+from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
 from bot.commands.tasks import TaskCommands
 
@@ -21,10 +22,6 @@ class Conversation:
     briefing: BriefingCommands
 
 
-async def _plain_text(text: str) -> list[Reply]:
-    return [Reply("I keep tasks for now: try /add Call the accountant friday, or /help.")]
-
-
 def build_conversation(services: Services) -> Conversation:
     router = Router()
     general = GeneralCommands(services, router)
@@ -32,5 +29,7 @@ def build_conversation(services: Services) -> Conversation:
     TaskCommands(services).register(router)
     briefing = BriefingCommands(services)
     briefing.register(router)
-    router.on_text(_plain_text)
+    cards = ProposalCommands(services)
+    cards.register(router)
+    AssistantCommands(services, cards).register(router)
     return Conversation(router, briefing)

@@ -22,6 +22,7 @@ class Preferences:
         self._sessions = sessions
         with sessions() as session:
             stored = {row.key: row.value for row in session.query(Setting)}
+        self._stored = stored
         self._zone = stored.get(TIMEZONE, settings.TIMEZONE)
         self._briefing = stored.get(BRIEFING, settings.BRIEFING_TIME)
 
@@ -53,6 +54,14 @@ class Preferences:
         self._store(BRIEFING, value.strip())
         self._briefing = value.strip()
 
+    def flag(self, name: str) -> bool:
+        """A one-time marker (e.g. a notice already shown)."""
+        return self._stored.get(f"flag:{name}") == "1"
+
+    def set_flag(self, name: str) -> None:
+        self._store(f"flag:{name}", "1")
+
     def _store(self, key: str, value: str) -> None:
+        self._stored[key] = value
         with self._sessions.begin() as session:
             session.merge(Setting(key=key, value=value))

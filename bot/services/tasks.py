@@ -24,6 +24,26 @@ ADD_EXAMPLE = "/add File VAT return every quarter due Jan 31"
 
 
 @dataclass(frozen=True)
+class TaskDraft:
+    """A task read from words, not yet saved: exactly what a proposal card shows."""
+
+    title: str
+    due: dates.Due | None
+    rule: str | None
+    assignee: str | None
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """What an edit changes; None leaves a field as it is."""
+
+    title: str | None = None
+    due: dates.Due | None = None
+    assignee: str | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
 class Completed:
     """The result of marking a task done: for a repeating task, its next due instant."""
 
@@ -37,27 +57,37 @@ class TaskService:
         self._clock = clock
         self._prefs = prefs
 
-    def add(self, text: str) -> Task:
-        """A task from the owner's words: title, date, repeat and @assignee."""
+    def draft(self, text: str) -> TaskDraft:
+        """Read a task from the owner's words (title, date, repeat, @assignee) without saving."""
         parsed = self._parse(text)
         if parsed.rule and parsed.due is None:
             raise DateError("When is it first due? Add a date, e.g. “… every quarter due Jan 31”.")
+        return TaskDraft(parsed.title, parsed.due, parsed.rule, parsed.assignee)
+
+    def add(self, text: str) -> Task:
+        """A task from the owner's words: title, date, repeat and @assignee."""
+        return self.create(self.draft(text))
+
+    def create(self, draft: TaskDraft) -> Task:
+        with self._sessions.begin() as session:
+            return self.create_in(session, draft)
+
+    def create_in(self, session: Session, draft: TaskDraft) -> Task:
+        """Save a task inside the caller's transaction."""
         now = self._clock.now()
+        due = draft.due
         task = Task(
-            title=parsed.title,
-            assignee=parsed.assignee,
-            due_at=parsed.due.at_utc if parsed.due else None,
-            has_time=parsed.due.has_time if parsed.due else False,
-            repeat_rule=parsed.rule,
-            repeat_anchor=self._local_naive(parsed.due.at_utc)
-            if parsed.due and parsed.rule
-            else None,
+            title=draft.title,
+            assignee=draft.assignee,
+            due_at=due.at_utc if due else None,
+            has_time=due.has_time if due else False,
+            repeat_rule=draft.rule if due else None,
+            repeat_anchor=self._local_naive(due.at_utc) if due and draft.rule else None,
             status=OPEN,
             created_at=now,
             updated_at=now,
         )
-        with self._sessions.begin() as session:
-            return TaskRepo(session).add(task)
+        return TaskRepo(session).add(task)
 
     def get(self, task_id: int) -> Task:
         with self._sessions() as session:
@@ -86,25 +116,28 @@ class TaskService:
 
     def complete(self, task_id: int) -> Completed:
         """Mark done; a repeating task records the completion and rolls to its next date."""
-        now = self._clock.now()
         with self._sessions.begin() as session:
-            task = self._open(session, task_id)
-            TaskRepo(session).add_completion(
-                TaskCompletion(
-                    task_id=task.id,
-                    title=task.title,
-                    assignee=task.assignee,
-                    due_at=task.due_at,
-                    done_at=now,
-                )
+            return self.complete_in(session, task_id)
+
+    def complete_in(self, session: Session, task_id: int) -> Completed:
+        now = self._clock.now()
+        task = self._open(session, task_id)
+        TaskRepo(session).add_completion(
+            TaskCompletion(
+                task_id=task.id,
+                title=task.title,
+                assignee=task.assignee,
+                due_at=task.due_at,
+                done_at=now,
             )
-            task.updated_at = now
-            if task.repeat_rule and task.due_at and task.repeat_anchor:
-                task.due_at = self._next_due(task, now)
-                return Completed(task, task.due_at)
-            task.status = DONE
-            task.done_at = now
-            return Completed(task, None)
+        )
+        task.updated_at = now
+        if task.repeat_rule and task.due_at and task.repeat_anchor:
+            task.due_at = self._next_due(task)
+            return Completed(task, task.due_at)
+        task.status = DONE
+        task.done_at = now
+        return Completed(task, None)
 
     def snooze(self, task_id: int, when: str) -> Task:
         """Move the due date (the repeat rule keeps its anchor)."""
@@ -119,19 +152,31 @@ class TaskService:
 
     def edit(self, task_id: int, text: str) -> Task:
         """New title and/or date and/or @assignee; what the text leaves out stays."""
+        change = self.read_change(text)
+        with self._sessions.begin() as session:
+            return self.change_in(session, task_id, change)
+
+    def read_change(self, text: str) -> TaskChange:
+        """What an edit text changes: a title, a date, an assignee, a repeat."""
         if not text.strip():
             raise UserInputError("Say what to change, e.g. /edit 3 Renew licence friday.")
-        title, due, assignee, rule = self._parse_edit(text)
-        with self._sessions.begin() as session:
-            task = self._open(session, task_id)
-            task.title = title or task.title
-            task.assignee = assignee or task.assignee
-            if due is not None:
-                task.due_at, task.has_time = due.at_utc, due.has_time
-            if rule is not None and task.due_at is not None:
-                task.repeat_rule, task.repeat_anchor = rule, self._local_naive(task.due_at)
-            task.updated_at = self._clock.now()
-            return task
+        try:
+            parsed = self._parse(text)
+        except UserInputError:
+            # only a date was given ("/edit 3 friday"): keep the title
+            return TaskChange(due=self._when(text))
+        return TaskChange(parsed.title, parsed.due, parsed.assignee, parsed.rule)
+
+    def change_in(self, session: Session, task_id: int, change: TaskChange) -> Task:
+        task = self._open(session, task_id)
+        task.title = change.title or task.title
+        task.assignee = change.assignee or task.assignee
+        if change.due is not None:
+            task.due_at, task.has_time = change.due.at_utc, change.due.has_time
+        if change.rule is not None and task.due_at is not None:
+            task.repeat_rule, task.repeat_anchor = change.rule, self._local_naive(task.due_at)
+        task.updated_at = self._clock.now()
+        return task
 
     def delete(self, task_id: int) -> Task:
         with self._sessions.begin() as session:
@@ -180,21 +225,13 @@ class TaskService:
             )
         return parsed
 
-    def _parse_edit(self, text: str) -> tuple[str | None, dates.Due | None, str | None, str | None]:
-        try:
-            parsed = self._parse(text)
-        except UserInputError:
-            # only a date was given ("/edit 3 friday"): keep the title
-            return None, self._when(text), None, None
-        return parsed.title, parsed.due, parsed.assignee, parsed.rule
-
     def _when(self, when: str) -> dates.Due:
         try:
             return dates.parse_when(when, self._clock.now(), self._prefs.tz)
         except dates.DateParseError as exc:
             raise DateError(str(exc)) from exc
 
-    def _next_due(self, task: Task, now: datetime) -> datetime:
+    def _next_due(self, task: Task) -> datetime:
         assert task.repeat_rule and task.due_at and task.repeat_anchor
         tz = self._prefs.tz
         after = self._local_naive(task.due_at)

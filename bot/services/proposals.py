@@ -1,0 +1,324 @@
+"""The guardrail: every AI action is a proposal row until the owner approves it.
+
+    pending ──approve──▶ executing ──▶ done | failed
+       │  ╲──reject──▶ rejected       (an edit rejects the old card and makes a new one)
+       ╰──(24 h)──▶ expired
+
+Approval is claimed with one conditional UPDATE, so a double tap, two devices or a replayed
+update execute a proposal once; for database actions the claim, the action and the final
+status commit together. Only :meth:`ProposalService.approve` executes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.db.proposals import (
+    DONE,
+    EXECUTING,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    REJECTED,
+    AuditEntry,
+    PendingEdit,
+    Proposal,
+)
+from bot.errors import NotFoundError, UserInputError
+from bot.services import proposal_payloads as p
+from bot.services.dates import Due
+from bot.services.tasks import TaskChange, TaskDraft, TaskService
+
+TTL = timedelta(hours=24)
+EDIT_WINDOW = timedelta(minutes=30)
+MAX_REPLY = 4000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    proposal: Proposal
+    ok: bool
+    message: str
+
+
+class ProposalService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        tasks: TaskService,
+        ttl: timedelta = TTL,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._tasks = tasks
+        self._ttl = ttl
+
+    # --- making proposals (never executes) ---------------------------------------------------
+
+    def propose(
+        self,
+        payload: p.Payload,
+        origin: str,
+        *,
+        actor: str = "assistant",
+        replaces: int | None = None,
+    ) -> Proposal:
+        now = self._clock.now()
+        row = Proposal(
+            kind=payload.kind,
+            payload=p.dump(payload),
+            origin=origin,
+            status=PENDING,
+            created_at=now,
+            expires_at=now + self._ttl,
+            replaces_id=replaces,
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "proposed", row.id, payload.kind)
+        return row
+
+    def task_from_draft(self, draft: TaskDraft) -> p.NewTask:
+        due = draft.due
+        return p.NewTask(
+            title=draft.title,
+            due_at=due.at_utc if due else None,
+            has_time=due.has_time if due else False,
+            rule=draft.rule,
+            assignee=draft.assignee,
+        )
+
+    def change_from(self, task_id: int, change: TaskChange) -> p.ChangeTask:
+        task = self._tasks.get(task_id)
+        due = change.due
+        return p.ChangeTask(
+            task_id=task_id,
+            title=change.title,
+            due_at=due.at_utc if due else None,
+            has_time=due.has_time if due else False,
+            was_title=task.title,
+        )
+
+    def finish_of(self, task_id: int) -> p.FinishTask:
+        task = self._tasks.get(task_id)
+        if task.status != "open":
+            raise UserInputError(f"Task #{task_id} is already done.")
+        return p.FinishTask(task_id=task.id, title=task.title, due_at=task.due_at)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, proposal_id: int) -> Proposal:
+        with self._sessions() as session:
+            row = session.get(Proposal, proposal_id)
+        if row is None:
+            raise NotFoundError(f"There is no proposal #{proposal_id}.")
+        return row
+
+    def pending(self) -> Sequence[Proposal]:
+        now = self._clock.now()
+        query = select(Proposal).where(Proposal.status == PENDING, Proposal.expires_at > now)
+        with self._sessions() as session:
+            return session.scalars(query.order_by(Proposal.id)).all()
+
+    def audit(self, limit: int = 20) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        with self._sessions() as session:
+            return session.scalars(query).all()
+
+    # --- the owner's decisions ---------------------------------------------------------------
+
+    def approve(self, proposal_id: int) -> Outcome:
+        """Claim atomically, execute, record; a second approval of the same card does nothing."""
+        now = self._clock.now()
+        try:
+            with self._sessions.begin() as session:
+                claimed = session.execute(
+                    update(Proposal)
+                    .where(
+                        Proposal.id == proposal_id,
+                        Proposal.status == PENDING,
+                        Proposal.expires_at > now,
+                    )
+                    .values(status=EXECUTING, decided_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _NotClaimable()
+                row = session.get(Proposal, proposal_id)
+                assert row is not None
+                self._audit(session, "owner", "approved", row.id, row.kind)
+                message = self._execute(session, p.load(row.payload))
+                row.status, row.result = DONE, message
+                self._audit(session, "system", "executed", row.id, message)
+                return Outcome(row, True, message)
+        except _NotClaimable:
+            raise UserInputError(self._why_not(proposal_id)) from None
+        except UserInputError as exc:
+            return Outcome(self._fail(proposal_id, str(exc)), False, str(exc))
+
+    def reject(self, proposal_id: int) -> Proposal:
+        return self._close(proposal_id, REJECTED, "rejected", "Rejected by the owner.")
+
+    def start_edit(self, proposal_id: int) -> Proposal:
+        row = self._pending(proposal_id)
+        if row.kind == "complete_task":
+            raise UserInputError("There is nothing to edit in this one: approve or reject it.")
+        with self._sessions.begin() as session:
+            session.execute(delete(PendingEdit))
+            session.add(PendingEdit(proposal_id=row.id, started_at=self._clock.now()))
+            self._audit(session, "owner", "edit started", row.id, "")
+        return row
+
+    def editing(self) -> Proposal | None:
+        """The proposal whose new content the owner's next message is, if any."""
+        since = self._clock.now() - EDIT_WINDOW
+        with self._sessions() as session:
+            edit = session.scalars(
+                select(PendingEdit).where(PendingEdit.started_at > since)
+            ).first()
+            if edit is None:
+                return None
+            row = session.get(Proposal, edit.proposal_id)
+        return row if row is not None and row.status == PENDING else None
+
+    def apply_edit(self, text: str) -> Proposal:
+        """The owner's message becomes the new content: the old card is closed, a new one made."""
+        old = self.editing()
+        if old is None:
+            raise UserInputError("There is no proposal being edited.")
+        payload = self._edited(p.load(old.payload), text)
+        with self._sessions.begin() as session:
+            session.execute(delete(PendingEdit))
+        self._close(old.id, REJECTED, "edited", "Replaced by an edit.")
+        return self.propose(payload, old.origin, actor="owner", replaces=old.id)
+
+    def cancel_edit(self) -> None:
+        with self._sessions.begin() as session:
+            session.execute(delete(PendingEdit))
+
+    def expire_due(self) -> list[int]:
+        """Close every pending proposal past its expiry; the ids closed."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            ids = list(
+                session.scalars(
+                    select(Proposal.id).where(
+                        Proposal.status == PENDING, Proposal.expires_at <= now
+                    )
+                )
+            )
+            for proposal_id in ids:
+                session.execute(
+                    update(Proposal)
+                    .where(Proposal.id == proposal_id, Proposal.status == PENDING)
+                    .values(status=EXPIRED, decided_at=now, result="Expired without a decision.")
+                )
+                self._audit(session, "system", "expired", proposal_id, "")
+        return ids
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _execute(self, session: Session, payload: p.Payload) -> str:
+        if isinstance(payload, p.NewTask):
+            due = _due(payload.due_at, payload.has_time)
+            draft = TaskDraft(payload.title, due, payload.rule, payload.assignee)
+            task = self._tasks.create_in(session, draft)
+            return f"Task #{task.id} saved."
+        if isinstance(payload, p.ChangeTask):
+            change = TaskChange(payload.title, _due(payload.due_at, payload.has_time))
+            task = self._tasks.change_in(session, payload.task_id, change)
+            return f"Task #{task.id} changed."
+        if isinstance(payload, p.FinishTask):
+            current = self._tasks.get(payload.task_id)
+            if current.due_at != payload.due_at:
+                raise UserInputError("That task has changed since this card; nothing was done.")
+            self._tasks.complete_in(session, payload.task_id)
+            return f"Task #{payload.task_id} marked done."
+        return "Approved: here is the final text to copy."
+
+    def _edited(self, payload: p.Payload, text: str) -> p.Payload:
+        text = text.strip()
+        if not text:
+            raise UserInputError("Send the new text as a message.")
+        if isinstance(payload, p.NewTask):
+            return self.task_from_draft(self._tasks.draft(text))
+        if isinstance(payload, p.ChangeTask):
+            return self.change_from(payload.task_id, self._tasks.read_change(text))
+        if isinstance(payload, p.ReplyDraft):
+            if len(text) > MAX_REPLY:
+                raise UserInputError(f"A reply can be at most {MAX_REPLY} characters.")
+            return payload.model_copy(update={"text": text})
+        raise UserInputError("There is nothing to edit in this one: approve or reject it.")
+
+    def _pending(self, proposal_id: int) -> Proposal:
+        row = self.get(proposal_id)
+        if row.status != PENDING or row.expires_at <= self._clock.now():
+            raise UserInputError(self._why_not(proposal_id))
+        return row
+
+    def _close(self, proposal_id: int, status: str, action: str, result: str) -> Proposal:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            closed = session.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id, Proposal.status == PENDING)
+                .values(status=status, decided_at=now, result=result)
+            )
+            if closed.rowcount != 1:  # type: ignore[attr-defined]
+                raise _NotClaimable()
+            self._audit(session, "owner", action, proposal_id, "")
+        return self.get(proposal_id)
+
+    def _fail(self, proposal_id: int, reason: str) -> Proposal:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id)
+                .values(status=FAILED, decided_at=self._clock.now(), result=reason)
+            )
+            self._audit(session, "system", "failed", proposal_id, reason)
+        return self.get(proposal_id)
+
+    def _why_not(self, proposal_id: int) -> str:
+        row = self.get(proposal_id)
+        if row.status == PENDING:
+            return f"Proposal #{proposal_id} has expired; nothing was done."
+        words = {
+            EXECUTING: "is already being carried out",
+            DONE: "was already approved and done",
+            FAILED: "was approved but failed",
+            REJECTED: "was rejected",
+            EXPIRED: "has expired",
+        }
+        return (
+            f"Proposal #{proposal_id} {words.get(row.status, 'is closed')}; nothing more was done."
+        )
+
+    def _audit(
+        self, session: Session, actor: str, action: str, pid: int | None, detail: str
+    ) -> None:
+        session.add(
+            AuditEntry(
+                at=self._clock.now(),
+                actor=actor,
+                action=action,
+                proposal_id=pid,
+                detail=detail[:500],
+            )
+        )
+
+
+class _NotClaimable(Exception):
+    """The proposal is not pending (or has expired)."""
+
+
+def _due(at: datetime | None, has_time: bool) -> Due | None:
+    return Due(at, has_time) if at is not None else None
