@@ -1,4 +1,4 @@
-"""The command line: `microdesk [run|chat] …` (also `python -m bot …`).
+"""The command line: `microdesk [run|chat|export] …` (also `python -m bot …`).
 
 With no verb, the bot runs when a Telegram token and owner id are set, and the terminal chat
 starts otherwise, so a newcomer sees the assistant work at once.
@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.app import Services, build_services
 from bot.config import Settings, load_settings
+from bot.console.backup import BACKUP_VERBS, add_backup_verbs, run_backup_verb
 from bot.errors import MicrodeskError
 from bot.logs import setup_logging
+from bot.services.restore import hold_data_lock
 
 log = logging.getLogger("microdesk")
 
@@ -25,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb")
     verbs.add_parser("run", help="the Telegram bot (long polling)")
     verbs.add_parser("chat", help="the same assistant in the terminal")
+    add_backup_verbs(verbs)
+    export = verbs.add_parser("export", help="deadlines as a calendar (.ics), tasks as .csv")
+    export.add_argument("--ics", metavar="FILE", help="write the calendar to FILE ('-': stdout)")
+    export.add_argument("--csv", metavar="FILE", help="write the task list to FILE ('-': stdout)")
     return parser
 
 
@@ -51,13 +59,48 @@ def run_chat(services: Services) -> int:
     return 0
 
 
+def run_export(services: Services, ics: str | None, csv: str | None) -> int:
+    from bot.services.export import export_all
+
+    files = export_all(services.sessions, services.prefs.tz, services.clock.now())
+    wanted = [
+        (ics, files.ics, f"{files.deadlines} deadline(s)"),
+        (csv, files.csv, f"{files.tasks} task(s)"),
+    ]
+    for target, content, what in wanted:
+        if target is None:
+            continue
+        try:
+            _write(target, content)
+        except OSError as exc:
+            print(f"microdesk: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"microdesk: wrote {what} to {target}", file=sys.stderr)
+    return 0
+
+
+def _write(target: str, content: bytes) -> None:
+    """Write the whole file or nothing (a calendar app may be reading the old one)."""
+    if target == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
 def _default_verb(settings: Settings) -> str:
     ready = settings.TELEGRAM_BOT_TOKEN is not None and settings.OWNER_TELEGRAM_ID is not None
     return "run" if ready else "chat"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.verb == "export" and not (args.ics or args.csv):
+        parser.error("export needs --ics FILE, --csv FILE or both")
     try:
         settings = load_settings()
     except MicrodeskError as exc:
@@ -65,8 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(settings.secrets(), logging.INFO if args.verb == "run" else logging.WARNING)
     verb = args.verb or _default_verb(settings)
+    if verb in BACKUP_VERBS:
+        return run_backup_verb(settings, args)
+    try:
+        hold_data_lock(settings)  # shared, for this process's life: `restore` refuses meanwhile
+    except MicrodeskError as exc:
+        print(f"microdesk: {exc}", file=sys.stderr)
+        return 2
     services = build_services(settings)
     try:
+        if verb == "export":
+            return run_export(services, args.ics, args.csv)
         return run_bot(services) if verb == "run" else run_chat(services)
     except KeyboardInterrupt:
         return 0

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.commands.assistant import AssistantCommands
+from bot.commands.backup import BackupCommands
 from bot.commands.briefing import BriefingCommands
+from bot.commands.export import ExportCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
@@ -29,6 +31,8 @@ def build_conversation(services: Services) -> Conversation:
     TaskCommands(services).register(router)
     briefing = BriefingCommands(services)
     briefing.register(router)
+    BackupCommands(services).register(router)
+    ExportCommands(services).register(router)
     cards = ProposalCommands(services)
     cards.register(router)
     AssistantCommands(services, cards).register(router)
