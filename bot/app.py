@@ -11,6 +11,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, session_factory
 from bot.services.assistant import RuleAssistant
+from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
 from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
@@ -30,6 +31,7 @@ class Services:
     scheduler: SchedulerService
     proposals: ProposalService
     rule_assistant: RuleAssistant
+    backups: BackupService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -55,4 +57,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         scheduler=SchedulerService(sessions, clock, prefs),
         proposals=proposals,
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
+        backups=BackupService(settings, clock, sessions, prefs),
     )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.commands.backup import weekly_backup
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks import task_buttons
@@ -65,4 +66,5 @@ class BriefingCommands:
             await send(self.render(late=briefing.late))
             self.s.scheduler.mark_briefed(briefing)
             sent += 1
+        sent += await weekly_backup(self.s, send)  # in a worker thread, once per ISO week
         return sent

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,3 +50,12 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def integrity_ok(engine: Engine) -> bool:
+    """SQLite's ``PRAGMA integrity_check`` says "ok"; other databases have no such check (True)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        rows = connection.execute(text("PRAGMA integrity_check")).scalars().all()
+    return [str(row) for row in rows] == ["ok"]

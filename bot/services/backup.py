@@ -1,0 +1,370 @@
+"""Backups of the database and the document index: on demand, and weekly with rotation.
+
+    BackupService.create(dest, progress)   one backup file (blocking; ``acreate`` runs it in a
+                                           worker thread and reports progress on the event loop)
+    BackupService.weekly_if_due()          the scheduled backup, once per ISO week (ledger rows)
+    INDEX_LOCK                             held by whatever writes ``DATA_DIR/index``; a backup
+                                           copies the index folder only while holding it
+
+The database is copied from the live file through SQLite's online backup API in a single step,
+inside one read transaction: the copy is consistent while the bot keeps writing (in WAL mode a
+reader never blocks the writer). SQLite files inside the index folder are copied the same way.
+Only the database and the index go into the file (format: :mod:`bot.services.backup_archive`);
+``.env`` files and setting values never do. Backups cover SQLite only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.backups import BackupLog
+from bot.errors import MicrodeskError, ServiceUnavailableError
+from bot.services import dates
+from bot.services.backup_archive import (
+    DB_NAME,
+    INDEX_DIR,
+    Manifest,
+    Progress,
+    no_progress,
+    write_archive,
+)
+from bot.services.prefs import Preferences
+
+log = logging.getLogger(__name__)
+
+INDEX_LOCK = threading.RLock()
+_CREATE_LOCK = threading.Lock()  # one backup at a time in this process: file names, rotation
+KEEP = 8
+INDEX_WAIT_SECONDS = 600.0
+RETRY_AFTER = timedelta(hours=1)
+STALE_AFTER_SECONDS = 3600.0
+NAME = re.compile(r"^microdesk-(\d{8}-\d{6})(?:-(\d+))?\.zip$")
+SIDECARS = ("-wal", "-shm", "-journal")
+SQLITE_MAGIC = b"SQLite format 3\0"
+
+SQLITE_ONLY = "Backups cover SQLite only; back up a PostgreSQL database with pg_dump."
+NO_DATABASE = "There is no database to back up yet."
+INDEX_BUSY = "The document index is being updated; try the backup again in a few minutes."
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where the data lives: the SQLite file, the embedded index folder, the backups folder."""
+
+    database: Path
+    index: Path | None  # None when a Chroma server holds the index
+    backups: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> DataPaths:
+        database = sqlite_file(settings.database_url)
+        if database is None:
+            raise MicrodeskError(SQLITE_ONLY)
+        index = None if settings.CHROMA_HOST else settings.DATA_DIR / "index"
+        return cls(database, index, settings.DATA_DIR / "backups")
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    size: int
+    manifest: Manifest
+    seconds: float
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for any other database (or in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+# --- snapshots -------------------------------------------------------------------------------
+
+
+def snapshot_database(source: Path, target: Path) -> None:
+    """Copy a live SQLite file into `target` (one self-contained file) via the backup API."""
+    if not source.is_file():
+        raise MicrodeskError(NO_DATABASE)
+    with (
+        closing(sqlite3.connect(source, timeout=30)) as live,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)  # all pages in one step: one read transaction, a consistent copy
+        copy.execute("PRAGMA journal_mode=DELETE")
+
+
+def file_integrity_ok(path: Path) -> bool:
+    """``PRAGMA integrity_check`` on a SQLite file says "ok"."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError:
+        return False
+    return [str(row[0]) for row in rows] == ["ok"]
+
+
+def schema_revision(path: Path) -> str:
+    """The Alembic revision(s) of a database file, '+'-joined ('' before any migration)."""
+    with closing(sqlite3.connect(path)) as connection:
+        try:
+            rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        except sqlite3.OperationalError:
+            return ""
+    return "+".join(sorted(str(row[0]) for row in rows))
+
+
+def snapshot_index(index: Path | None, target: Path) -> str:
+    """Copy the index folder under INDEX_LOCK; 'included', 'none' (no folder) or 'server'."""
+    if index is None:
+        return "server"
+    if not index.is_dir():
+        return "none"
+    if not INDEX_LOCK.acquire(timeout=INDEX_WAIT_SECONDS):
+        raise ServiceUnavailableError(INDEX_BUSY)
+    try:
+        copy_tree(index, target)
+    finally:
+        INDEX_LOCK.release()
+    return "included"
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Regular files only; SQLite files through the backup API, their sidecars left out."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_symlink() or not path.is_file() or _left_out(path, relative):
+            continue
+        out = target / relative
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if _is_sqlite(path):
+            snapshot_database(path, out)
+        else:
+            shutil.copyfile(path, out)
+
+
+def _left_out(path: Path, relative: Path) -> bool:
+    if any(part.startswith(".env") for part in relative.parts):
+        return True
+    for suffix in SIDECARS:
+        if path.name.endswith(suffix) and _is_sqlite(path.with_name(path.name[: -len(suffix)])):
+            return True
+    return False
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def app_version() -> str:
+    try:
+        return version("microdesk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def create_backup(
+    paths: DataPaths, dest: Path, created_at: datetime, progress: Progress = no_progress
+) -> BackupInfo:
+    """Snapshot the database and index into a staging folder beside `dest`, then pack it."""
+    started = time.monotonic()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".microdesk-backup-"))
+    try:
+        progress(0, 0, "database")
+        snapshot_database(paths.database, staging / DB_NAME)
+        progress(0, 0, "index")
+        index = snapshot_index(paths.index, staging / INDEX_DIR)
+        header = Manifest(created_at, app_version(), schema_revision(staging / DB_NAME), index, ())
+        manifest = write_archive(staging, dest, header, progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BackupInfo(dest, dest.stat().st_size, manifest, time.monotonic() - started)
+
+
+# --- the service -----------------------------------------------------------------------------
+
+
+class BackupService:
+    """Backups into ``DATA_DIR/backups`` (newest `keep` kept) and the weekly schedule."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        sessions: sessionmaker[Session],
+        prefs: Preferences,
+        *,
+        keep: int = KEEP,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._sessions = sessions
+        self._prefs = prefs
+        self.keep = keep
+        self._done_week: str | None = None
+        self._retry_at: datetime | None = None
+        self._warned_week: str | None = None
+
+    @property
+    def supported(self) -> bool:
+        return sqlite_file(self._settings.database_url) is not None
+
+    def paths(self) -> DataPaths:
+        return DataPaths.of(self._settings)
+
+    def create(self, dest: Path | None = None, progress: Progress = no_progress) -> BackupInfo:
+        """Write one backup (blocking): to `dest`, or a new file in the backups folder."""
+        paths = self.paths()
+        with _CREATE_LOCK:
+            target = dest or self._new_file(paths.backups)
+            info = create_backup(paths, target, self._clock.now(), progress)
+            if dest is None:
+                self.rotate()
+        log.info("backup written: %s bytes in %.1f s", info.size, info.seconds)
+        return info
+
+    async def acreate(self, progress: Progress = no_progress) -> BackupInfo:
+        """`create` in a worker thread; `progress` is called on the event loop."""
+        hook = progress if progress is no_progress else _on_loop(progress)
+        return await asyncio.to_thread(self.create, None, hook)
+
+    def backups(self) -> list[Path]:
+        """Our backup files in the backups folder, oldest first."""
+        folder = self.paths().backups
+        found = [(m, p) for p in folder.glob("microdesk-*.zip") if (m := NAME.match(p.name))]
+        found.sort(key=lambda item: (item[0].group(1), int(item[0].group(2) or 1)))
+        return [path for _, path in found]
+
+    def rotate(self) -> list[Path]:
+        """Delete all but the newest `keep` backups, and leftovers of interrupted ones."""
+        removed = self.backups()[: -self.keep] if self.keep > 0 else []
+        for path in removed:
+            path.unlink(missing_ok=True)
+        self._sweep_leftovers(self.paths().backups)
+        return removed
+
+    # --- weekly --------------------------------------------------------------------------------
+
+    def week_of(self, now: datetime) -> str:
+        year, week, _ = dates.to_local(now, self._prefs.tz).isocalendar()
+        return f"{year}-W{week:02d}"
+
+    def weekly_due(self) -> str | None:
+        """This ISO week, when its scheduled backup has not been written yet."""
+        if not self.supported:
+            return None
+        week = self.week_of(self._clock.now())
+        if week == self._done_week:
+            return None
+        with self._sessions() as session:
+            if session.get(BackupLog, week) is not None:
+                self._done_week = week
+                return None
+        return week
+
+    def run_weekly(self, week: str) -> BackupInfo:
+        """Write the week's backup, then record it in the ledger (blocking)."""
+        info = self.create()
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    BackupLog(
+                        week=week,
+                        created_at=self._clock.now(),
+                        file_name=info.path.name,
+                        size_bytes=info.size,
+                    )
+                )
+        except IntegrityError:
+            log.info("weekly backup %s was already recorded by another process", week)
+        self._done_week = week
+        return info
+
+    async def weekly_if_due(self) -> str | None:
+        """Run the weekly backup in a worker thread if due; a notice for the owner if it failed."""
+        now = self._clock.now()
+        if self._retry_at is not None and now < self._retry_at:
+            return None
+        week = self.weekly_due()
+        if week is None:
+            return None
+        try:
+            await asyncio.to_thread(self.run_weekly, week)
+        except Exception as exc:
+            self._retry_at = now + RETRY_AFTER
+            return self._failure_notice(week, exc)
+        self._retry_at = None
+        return None
+
+    def _failure_notice(self, week: str, exc: Exception) -> str | None:
+        if isinstance(exc, MicrodeskError):
+            log.warning("weekly backup %s failed: %s", week, exc)
+            reason = str(exc)
+        else:
+            log.exception("weekly backup %s failed", week)
+            reason = "Something went wrong on my side."
+        if self._warned_week == week:
+            return None
+        self._warned_week = week
+        return f"⚠️ The weekly backup did not work: {reason} I will try again in an hour."
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _new_file(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+        path, n = folder / f"microdesk-{stamp}.zip", 1
+        while path.exists():
+            n += 1
+            path = folder / f"microdesk-{stamp}-{n}.zip"
+        return path
+
+    @staticmethod
+    def _sweep_leftovers(folder: Path) -> None:
+        """Remove partial files and staging folders an interrupted backup left (over an hour)."""
+        cutoff = time.time() - STALE_AFTER_SECONDS
+        for path in [*folder.glob("*.zip.partial"), *folder.glob(".microdesk-backup-*")]:
+            try:
+                if path.stat().st_mtime >= cutoff:
+                    continue
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue
+
+
+def _on_loop(progress: Progress) -> Progress:
+    """A progress hook callable from a worker thread that runs `progress` on this event loop."""
+    loop = asyncio.get_running_loop()
+
+    def report(done: int, total: int, label: str) -> None:
+        loop.call_soon_threadsafe(progress, done, total, label)
+
+    return report

@@ -1,0 +1,254 @@
+"""Restoring a backup file, and the data lock that keeps a restore from running under the bot.
+
+    restore_backup(archive, settings, progress) -> RestoreResult
+    DataLock, hold_data_lock(settings)     every microdesk process holds a shared lock on
+                                           ``microdesk.db.lock``; a restore needs it exclusively
+
+The order makes a refusal change nothing and a crash leave a usable database:
+
+1. take the data lock exclusively (refused while the bot, the chat or another command runs);
+2. check and extract the archive into a staging folder beside the database
+   (:func:`bot.services.backup_archive.unpack`: manifest, member names, sizes, sha256);
+3. ``PRAGMA integrity_check`` on the extracted database; its schema must be one this version
+   knows (an older one is migrated at the next start);
+4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
+5. checkpoint the current WAL, then rename the new file over the database (atomic);
+6. move the current index folder to ``index.before-restore`` and the restored one into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from bot.config import Settings
+from bot.db.engine import MIGRATIONS
+from bot.errors import MicrodeskError, UserInputError
+from bot.services.backup import (
+    INDEX_LOCK,
+    DataPaths,
+    file_integrity_ok,
+    schema_revision,
+    snapshot_database,
+)
+from bot.services.backup_archive import (
+    DB_NAME,
+    INDEX_DIR,
+    Manifest,
+    Progress,
+    fsync_dir,
+    fsync_file,
+    no_progress,
+    unpack,
+)
+
+log = logging.getLogger(__name__)
+
+BEFORE = ".before-restore"
+IN_USE = "microdesk is running: stop the bot (and any terminal chat) before restoring."
+RESTORING = "A restore is in progress; start microdesk again when it has finished."
+DAMAGED_DB = "This backup is damaged: its database fails SQLite's integrity check."
+NEWER = "This backup comes from a newer version of microdesk; upgrade before restoring it."
+REBUILD = "The document index was not in this backup: run `microdesk ingest` to rebuild it."
+SERVER = "The index on the Chroma server was left as it is: run `microdesk ingest` to refresh it."
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    manifest: Manifest
+    previous: Path | None  # the database as it was before, kept beside the restored one
+    notes: tuple[str, ...] = field(default=())
+
+
+# --- the data lock ---------------------------------------------------------------------------
+
+
+class DataLock:
+    """An advisory lock file beside the database: shared while running, exclusive to restore."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self, *, exclusive: bool) -> bool:
+        """Take the lock without waiting; False if another process holds it incompatibly."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("ab")
+        if not _flock(handle, exclusive):
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the lock
+            self._handle = None
+
+
+def _flock(handle: IO[bytes], exclusive: bool) -> bool:
+    if sys.platform == "win32":  # no advisory locks there: restore cannot tell
+        return True
+    import fcntl
+
+    mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    try:
+        fcntl.flock(handle.fileno(), mode)
+    except BlockingIOError:
+        return False
+    return True
+
+
+_HELD: list[DataLock] = []
+
+
+@contextmanager
+def shared_data_lock(settings: Settings) -> Iterator[None]:
+    """Hold the shared data lock while a block uses the database (SQLite only)."""
+    lock = _take_shared(settings)
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def hold_data_lock(settings: Settings) -> None:
+    """Hold the shared data lock for the life of this process (SQLite only)."""
+    lock = _take_shared(settings)
+    if lock is not None:
+        _HELD.append(lock)
+
+
+def _take_shared(settings: Settings) -> DataLock | None:
+    paths = _paths_or_none(settings)
+    if paths is None:
+        return None
+    lock = DataLock(paths.database)
+    if not lock.acquire(exclusive=False):
+        raise MicrodeskError(RESTORING)
+    return lock
+
+
+def _paths_or_none(settings: Settings) -> DataPaths | None:
+    try:
+        return DataPaths.of(settings)
+    except MicrodeskError:
+        return None
+
+
+@contextmanager
+def _exclusive(database: Path) -> Iterator[None]:
+    lock = DataLock(database)
+    if not lock.acquire(exclusive=True):
+        raise UserInputError(IN_USE)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+
+def restore_backup(
+    archive: Path, settings: Settings, progress: Progress = no_progress
+) -> RestoreResult:
+    """Replace the database (and the embedded index) with the contents of a backup file."""
+    paths = DataPaths.of(settings)
+    if not archive.is_file():
+        raise UserInputError("There is no backup file at that path.")
+    paths.database.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(paths.database):
+        staging = Path(tempfile.mkdtemp(dir=paths.database.parent, prefix=".microdesk-restore-"))
+        try:
+            manifest = unpack(archive, staging, progress)
+            _check_database(staging / DB_NAME)
+            progress(1, 1, "replacing")
+            previous = _replace_database(staging / DB_NAME, paths.database)
+            notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    log.info("restored a backup of schema %s", manifest.schema_revision)
+    return RestoreResult(manifest, previous, notes)
+
+
+def _check_database(path: Path) -> None:
+    if not file_integrity_ok(path):
+        raise UserInputError(DAMAGED_DB)
+    revisions = [r for r in schema_revision(path).split("+") if r]
+    if not revisions:
+        raise UserInputError(DAMAGED_DB)
+    if not set(revisions) <= known_revisions():
+        raise UserInputError(NEWER)
+
+
+def known_revisions() -> set[str]:
+    """Every migration revision this version of microdesk ships."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def _replace_database(new: Path, live: Path) -> Path | None:
+    previous = _keep_previous(live)
+    fsync_file(new)
+    os.replace(new, live)
+    for suffix in ("-wal", "-shm", "-journal"):  # they belonged to the old file
+        Path(f"{live}{suffix}").unlink(missing_ok=True)
+    fsync_dir(live.parent)
+    return previous
+
+
+def _keep_previous(live: Path) -> Path | None:
+    """Copy the current database to <name>.before-restore and empty its WAL."""
+    if not live.exists():
+        return None
+    previous = live.with_name(live.name + BEFORE)
+    partial = live.with_name(live.name + BEFORE + ".partial")
+    try:
+        snapshot_database(live, partial)
+        os.replace(partial, previous)
+        _checkpoint(live)
+    except sqlite3.DatabaseError:  # a damaged database: keep its raw files instead
+        log.warning("current database unreadable; keeping its raw files")
+        partial.unlink(missing_ok=True)
+        shutil.copyfile(live, previous)
+        wal = Path(f"{live}-wal")
+        if wal.exists():
+            shutil.copyfile(wal, Path(f"{previous}-wal"))
+    return previous
+
+
+def _checkpoint(live: Path) -> None:
+    with closing(sqlite3.connect(live, timeout=30)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _replace_index(staged: Path, live: Path | None, manifest: Manifest) -> tuple[str, ...]:
+    if live is None:
+        return (SERVER,)
+    with INDEX_LOCK:
+        if live.exists():
+            aside = live.with_name(live.name + BEFORE)
+            shutil.rmtree(aside, ignore_errors=True)
+            shutil.move(live, aside)
+        if manifest.index != "included":
+            return (REBUILD,)
+        if staged.is_dir():
+            shutil.move(staged, live)
+        else:
+            live.mkdir(parents=True)
+    return ()
