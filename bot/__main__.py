@@ -1,4 +1,4 @@
-"""The command line: `microdesk [run|chat|export] …` (also `python -m bot …`).
+"""The command line: `microdesk [run|chat|export|doctor] …` (also `python -m bot …`).
 
 With no verb, the bot runs when a Telegram token and owner id are set, and the terminal chat
 starts otherwise, so a newcomer sees the assistant work at once.
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     export = verbs.add_parser("export", help="deadlines as a calendar (.ics), tasks as .csv")
     export.add_argument("--ics", metavar="FILE", help="write the calendar to FILE ('-': stdout)")
     export.add_argument("--csv", metavar="FILE", help="write the task list to FILE ('-': stdout)")
+    verbs.add_parser("doctor", help="check settings, database, index, AI endpoint and Telegram")
     return parser
 
 
@@ -91,6 +92,19 @@ def _write(target: str, content: bytes) -> None:
     os.replace(partial, path)
 
 
+def run_doctor() -> int:
+    from bot.services.doctor import run_checks
+
+    checks = asyncio.run(run_checks())
+    for check in checks:
+        mark = "–" if check.skipped else "✓" if check.ok else "✗"
+        fix = f" → fix: {check.fix}" if not check.ok and check.fix else ""
+        print(f"{mark} {check.name}: {check.detail}{fix}")
+    failing = sum(1 for c in checks if not c.ok)
+    print("All good." if not failing else f"{failing} problem(s) to fix.")
+    return 1 if failing else 0
+
+
 def _default_verb(settings: Settings) -> str:
     ready = settings.TELEGRAM_BOT_TOKEN is not None and settings.OWNER_TELEGRAM_ID is not None
     return "run" if ready else "chat"
@@ -101,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.verb == "export" and not (args.ics or args.csv):
         parser.error("export needs --ics FILE, --csv FILE or both")
+    if args.verb == "doctor":
+        setup_logging([], logging.WARNING)
+        return run_doctor()
     try:
         settings = load_settings()
     except MicrodeskError as exc:

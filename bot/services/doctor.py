@@ -1,0 +1,336 @@
+"""`microdesk doctor`: each check is a small function returning a :class:`Check`.
+
+Checks never change anything (no migration, no file left behind) and never put a secret in a
+result: the Telegram token travels in the getMe URL, so neither URLs nor library error messages
+are ever shown, and every result is scrubbed of the configured secrets before it is returned.
+Network checks time out after :data:`TIMEOUT` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings, load_settings
+from bot.db.engine import MIGRATIONS
+from bot.errors import SettingsError
+
+TIMEOUT = 5.0
+MIN_FREE_BYTES = 500 * 1024 * 1024
+OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, whether it is fine, and how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    skipped: bool = False
+
+
+def passed(name: str, detail: str) -> Check:
+    return Check(name, True, detail)
+
+
+def failed(name: str, detail: str, fix: str) -> Check:
+    return Check(name, False, detail, fix)
+
+
+def skipped(name: str, detail: str) -> Check:
+    return Check(name, True, detail, skipped=True)
+
+
+async def run_checks(
+    load: Callable[[], Settings] = load_settings,
+    *,
+    min_free_bytes: int = MIN_FREE_BYTES,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[Check]:
+    """Every check, in order; only the settings check when the settings do not load."""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        return [failed("settings", str(exc), "correct it in .env (see .env.example)")]
+    found = [
+        passed("settings", "loaded"),
+        check_data_dir(settings.DATA_DIR),
+        check_database(settings.database_url),
+        check_disk(settings.DATA_DIR, min_free_bytes),
+        await asyncio.to_thread(check_index, settings),
+        await check_llm(settings, transport),
+        await check_telegram(settings, transport),
+        check_owner(settings),
+    ]
+    return scrub(found, settings.secrets())
+
+
+def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
+    """The checks with every secret replaced, whatever a check put in its text."""
+
+    def clean(value: str) -> str:
+        for secret in sorted(secrets, key=len, reverse=True):
+            value = value.replace(secret, REDACTED)
+        return value
+
+    return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def check_data_dir(data_dir: Path) -> Check:
+    """DATA_DIR is a folder this user can write in (or can be created)."""
+    name, fix = "data folder", f"make {data_dir} a folder this user can write, or set DATA_DIR"
+    existing = _nearest_existing(data_dir.absolute())
+    if not existing.is_dir():
+        return failed(name, f"{existing} is a file, not a folder", fix)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        return failed(name, f"{existing} is not writable", fix)
+    if existing != data_dir.absolute():
+        return passed(name, f"{data_dir} will be created at the first start")
+    return passed(name, f"{data_dir} is writable")
+
+
+def check_disk(data_dir: Path, min_free_bytes: int) -> Check:
+    """Enough free space where the data lives."""
+    free = shutil.disk_usage(_nearest_existing(data_dir.absolute())).free
+    detail = f"{free / 1024**3:.1f} GB free"
+    if free < min_free_bytes:
+        fix = f"free some space: under {min_free_bytes // 1024**2} MB the database can fill up"
+        return failed("disk space", detail, fix)
+    return passed("disk space", detail)
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+# --- database -------------------------------------------------------------------------------------
+
+
+def check_database(url: str) -> Check:
+    """The database opens, its schema is this version's, and SQLite finds no damage."""
+    name = "database"
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database and not Path(parsed.database).exists():
+        return passed(name, "not created yet: the first start creates it")
+    engine = create_engine(url, **_timeout_args(sqlite))
+    try:
+        return _inspect_database(engine, sqlite)
+    except SQLAlchemyError as exc:
+        return _database_error(exc, sqlite)
+    finally:
+        engine.dispose()
+
+
+def _timeout_args(sqlite: bool) -> dict[str, Any]:
+    return {"connect_args": {"timeout": TIMEOUT} if sqlite else {"connect_timeout": int(TIMEOUT)}}
+
+
+def _inspect_database(engine: Engine, sqlite: bool) -> Check:
+    with engine.connect() as conn:
+        if sqlite:
+            verdict = str(conn.execute(text("PRAGMA integrity_check")).scalar())
+            if verdict != "ok":
+                return failed("database", f"damaged: {verdict[:120]}", _RESTORE)
+        current = MigrationContext.configure(conn).get_current_revision()
+    return _revision_check(current)
+
+
+def _revision_check(current: str | None) -> Check:
+    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    if current in heads:
+        return passed("database", f"opens, schema up to date (revision {current}), no damage")
+    if current is None:
+        return failed("database", "opens, but has no microdesk tables", _START)
+    script = ScriptDirectory(str(MIGRATIONS))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        detail = f"its schema (revision {current}) is newer than this version of microdesk"
+        return failed("database", detail, "upgrade microdesk (git pull, then ./scripts/start)")
+    return failed("database", f"schema at revision {current}, this version needs more", _START)
+
+
+def _database_error(exc: SQLAlchemyError, sqlite: bool) -> Check:
+    reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0][:120]
+    if sqlite:
+        return failed("database", f"cannot be read: {reason}", _RESTORE)
+    fix = "check DATABASE_URL, and that the database server is running and reachable"
+    return failed("database", f"cannot connect: {type(exc).__name__}", fix)
+
+
+_START = "start microdesk once (./scripts/start or `microdesk run`): it applies migrations"
+_RESTORE = "restore it from a backup, or move the file away to start with an empty database"
+
+
+# --- index ----------------------------------------------------------------------------------------
+
+
+def check_index(settings: Settings) -> Check:
+    """The document index opens (when this version has one)."""
+    if importlib.util.find_spec("bot.retrieval") is None:
+        return skipped("document index", "not part of this version")
+    if settings.CHROMA_HOST:
+        return _chroma_server(settings.CHROMA_HOST, settings.CHROMA_PORT)
+    data = settings.DATA_DIR
+    stores = sorted([*data.glob("chroma.sqlite3"), *data.glob("*/chroma.sqlite3")])
+    if not stores:
+        return skipped("document index", "none yet: it is built when you add documents")
+    return _chroma_local(stores[0].parent)
+
+
+def _chroma_local(path: Path) -> Check:
+    try:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        count = len(client.list_collections())
+    except Exception as exc:  # chromadb raises many kinds; any of them means "cannot open"
+        fix = "rebuild it: move the folder away and run `microdesk ingest`"
+        return failed("document index", f"{path} does not open ({type(exc).__name__})", fix)
+    return passed("document index", f"{path} opens, {count} collection(s)")
+
+
+def _chroma_server(host: str, port: int) -> Check:
+    url = f"http://{host}:{port}/api/v2/heartbeat"
+    try:
+        response = httpx.get(url, timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        fix = "start the Chroma server (chroma run), or check CHROMA_HOST / CHROMA_PORT"
+        return failed("document index", f"no Chroma server at {host}:{port} ({_why(exc)})", fix)
+    if response.status_code != 200:
+        fix = "check that CHROMA_HOST / CHROMA_PORT point at a Chroma 1.x server"
+        return failed("document index", f"{host}:{port} answered HTTP {response.status_code}", fix)
+    return passed("document index", f"Chroma server at {host}:{port} answers")
+
+
+# --- network --------------------------------------------------------------------------------------
+
+
+async def check_llm(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
+    """The AI endpoint answers GET /models and offers the configured model."""
+    name = "AI endpoint"
+    if not settings.llm_enabled:
+        return skipped(name, "off (no OPENAI_API_KEY or OPENAI_BASE_URL): AI features are off")
+    base = settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE
+    shown = _without_credentials(base)
+    key = settings.OPENAI_API_KEY
+    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
+            response = await client.get(f"{base}/models", headers=headers)
+    except httpx.HTTPError as exc:
+        fix = "start the model server, or correct OPENAI_BASE_URL"
+        return failed(name, f"cannot reach {shown} ({_why(exc)})", fix)
+    return _models_check(response, shown, settings.OPENAI_MODEL)
+
+
+def _models_check(response: httpx.Response, shown: str, model: str) -> Check:
+    name = "AI endpoint"
+    if response.status_code in (401, 403):
+        return failed(name, f"{shown} refused the key", "check OPENAI_API_KEY")
+    if response.status_code != 200:
+        fix = "check OPENAI_BASE_URL: it usually ends in /v1"
+        return failed(name, f"{shown}/models answered HTTP {response.status_code}", fix)
+    ids = _model_ids(response)
+    if ids is None:
+        fix = "check OPENAI_BASE_URL: it should be an OpenAI-compatible API, usually …/v1"
+        return failed(name, f"{shown} answered, but not like an OpenAI-compatible API", fix)
+    if model in ids or f"{model}:latest" in ids:
+        return passed(name, f"{shown} answers and offers {model}")
+    offered = ", ".join(sorted(ids)[:8]) or "none"
+    fix = f"set OPENAI_MODEL to one it offers, or load {model} on the server (ollama pull …)"
+    return failed(name, f"{shown} does not offer {model} (it offers: {offered})", fix)
+
+
+def _model_ids(response: httpx.Response) -> set[str] | None:
+    try:
+        data = response.json()["data"]
+        return {str(item["id"]) for item in data}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def check_telegram(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
+    """The bot token works: getMe answers with the bot's name."""
+    name = "Telegram token"
+    token = settings.TELEGRAM_BOT_TOKEN
+    if token is None:
+        return skipped(name, "not set: only the terminal chat works (get one from @BotFather)")
+    root = settings.TELEGRAM_API_BASE_URL
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
+            response = await client.get(f"{root}/bot{token.get_secret_value()}/getMe")
+    except httpx.HTTPError as exc:
+        fix = "check the internet connection, or TELEGRAM_API_BASE_URL"
+        return failed(name, f"cannot reach {_without_credentials(root)} ({_why(exc)})", fix)
+    return _get_me_check(response)
+
+
+def _get_me_check(response: httpx.Response) -> Check:
+    name = "Telegram token"
+    if response.status_code in (401, 404):
+        fix = "get a new one from @BotFather (/token) and set TELEGRAM_BOT_TOKEN"
+        return failed(name, "the token is wrong: Telegram does not know it", fix)
+    try:
+        username = response.json()["result"]["username"]
+    except (ValueError, KeyError, TypeError):
+        username = None
+    if response.status_code != 200 or not username:
+        fix = "try again later; check TELEGRAM_API_BASE_URL if it persists"
+        return failed(name, f"Telegram answered HTTP {response.status_code}", fix)
+    return passed(name, f"works: the bot is @{username}")
+
+
+def check_owner(settings: Settings) -> Check:
+    """OWNER_TELEGRAM_ID is set (the bot serves only that user)."""
+    name = "owner id"
+    if settings.OWNER_TELEGRAM_ID is not None:
+        return passed(name, f"the bot answers only user {settings.OWNER_TELEGRAM_ID}")
+    if settings.TELEGRAM_BOT_TOKEN is None:
+        return skipped(name, "not set: only needed for Telegram")
+    fix = "message @userinfobot to learn your numeric id, and set OWNER_TELEGRAM_ID in .env"
+    return failed(name, "OWNER_TELEGRAM_ID is not set: the bot refuses to start", fix)
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    """A reason without the URL (which can hold the token)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {TIMEOUT:.0f} s"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host unknown"
+    return type(exc).__name__
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
