@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, session_factory
+from bot.llm.prompts import Prompts, load_prompts
+from bot.llm.usage import UsageLedger
+from bot.services.ai import AIAssistant
 from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
@@ -17,6 +21,9 @@ from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
 from bot.services.tasks import TaskService
+
+if TYPE_CHECKING:
+    from bot.llm.client import LLMClient
 
 
 @dataclass
@@ -32,9 +39,17 @@ class Services:
     proposals: ProposalService
     rule_assistant: RuleAssistant
     backups: BackupService
+    usage: UsageLedger
+    llm: LLMClient | None = None
+    ai: AIAssistant | None = None
 
     def close(self) -> None:
         self.engine.dispose()
+
+    async def aclose(self) -> None:
+        """Close network clients (the LLM endpoint's connection pool)."""
+        if self.llm is not None:
+            await self.llm.aclose()
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -46,7 +61,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     prefs = Preferences(sessions, settings)
     tasks = TaskService(sessions, clock, prefs)
     proposals = ProposalService(sessions, clock, tasks)
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         engine=engine,
@@ -58,4 +73,24 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         proposals=proposals,
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
         backups=BackupService(settings, clock, sessions, prefs),
+        usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
+    )
+    prompts = load_prompts()  # a broken prompt file fails the start, not the first message
+    if settings.llm_enabled:
+        from bot.llm.client import LLMClient  # imports openai: only when AI is on
+
+        attach_ai(services, LLMClient(settings, sessions, clock), prompts)
+    return services
+
+
+def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None) -> None:
+    """Turn the AI features on with this client (tests pass one with short time-outs)."""
+    services.llm = llm
+    services.ai = AIAssistant(
+        llm,
+        prompts or load_prompts(),
+        services.tasks,
+        services.proposals,
+        services.prefs,
+        services.clock,
     )

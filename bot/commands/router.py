@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 CommandFn = Callable[[str], Awaitable[list[Reply]]]
 CallbackFn = Callable[[callbacks.Callback], Awaitable[list[Reply]]]
 TextFn = Callable[[str], Awaitable[list[Reply]]]
+ForwardFn = Callable[[str, str], Awaitable[list[Reply]]]
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please try again."
 
 
@@ -34,6 +35,7 @@ class Router:
         self.commands: dict[str, Command] = {}
         self._callbacks: dict[str, CallbackFn] = {}
         self._text: TextFn | None = None
+        self._forward: ForwardFn | None = None
 
     def command(self, name: str, description: str, run: CommandFn) -> None:
         self.commands[name] = Command(name, description, run)
@@ -45,6 +47,9 @@ class Router:
 
     def on_text(self, run: TextFn) -> None:
         self._text = run
+
+    def on_forward(self, run: ForwardFn) -> None:
+        self._forward = run
 
     async def run_command(self, name: str, args: str) -> list[Reply]:
         command = self.commands.get(name.lower())
@@ -66,6 +71,12 @@ class Router:
         if self._text is None:
             return [Reply("Send /help to see what I can do.")]
         return await self._guard(self._text(text), "text")
+
+    async def forwarded(self, sender: str, text: str) -> list[Reply]:
+        """A message the owner forwarded from someone else (a client)."""
+        if self._forward is None:
+            return await self.text(text)
+        return await self._guard(self._forward(sender, text), "forward")
 
     @staticmethod
     async def _guard(work: Awaitable[list[Reply]], what: str) -> list[Reply]:

@@ -37,7 +37,7 @@ from bot.services.tasks import TaskChange, TaskDraft, TaskService
 
 TTL = timedelta(hours=24)
 EDIT_WINDOW = timedelta(minutes=30)
-MAX_REPLY = 4000
+MAX_REPLY = p.MAX_REPLY_CHARS
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,29 @@ class TaskService:
             raise DateError("When is it first due? Add a date, e.g. “… every quarter due Jan 31”.")
         return TaskDraft(parsed.title, parsed.due, parsed.rule, parsed.assignee)
 
+    def draft_parts(
+        self, title: str, due: str | None, repeat: str | None, assignee: str | None
+    ) -> TaskDraft:
+        """A task from separate parts (as the AI proposes them), read like /add would."""
+        title = " ".join(title.split())
+        if not title or len(title) > MAX_TITLE:
+            raise UserInputError(f"A task title needs 1 to {MAX_TITLE} characters.")
+        when: dates.Due | None = None
+        rule: str | None = None
+        if due or repeat:
+            parsed = self._parse(f"task {repeat or ''} {due or ''}")
+            if due and parsed.due is None:
+                raise DateError(f"I couldn't read the date “{due}”.")
+            when, rule = parsed.due, parsed.rule
+        if rule and when is None:
+            raise DateError("When is it first due? Add a date, e.g. “… every quarter due Jan 31”.")
+        who = normalise_assignee(assignee) if assignee else None
+        return TaskDraft(title, when, rule, who or None)
+
+    @staticmethod
+    def change_of(title: str | None, due: dates.Due | None) -> TaskChange:
+        return TaskChange(title=" ".join(title.split()) if title else None, due=due)
+
     def add(self, text: str) -> Task:
         """A task from the owner's words: title, date, repeat and @assignee."""
         return self.create(self.draft(text))

@@ -12,7 +12,15 @@ import contextlib
 import logging
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import (
+    BotCommand,
+    Message,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -112,6 +120,7 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        await self.s.aclose()
 
     async def _tick_forever(self) -> None:
         while True:
@@ -153,7 +162,13 @@ class TelegramAdapter:
         """Plain text from the owner goes to the assistant."""
         message = update.message
         assert message is not None and message.text is not None
-        await self._deliver(message.chat_id, await self.conversation.router.text(message.text))
+        router = self.conversation.router
+        sender = forward_sender(message)
+        if sender is not None:
+            replies = await router.forwarded(sender, message.text)
+        else:
+            replies = await router.text(message.text)
+        await self._deliver(message.chat_id, replies)
 
     async def on_other(self, update: Update, context: Ctx) -> None:
         """Stickers, photos, voice: say what works."""
@@ -183,3 +198,17 @@ class TelegramAdapter:
 
     async def on_error(self, update: object, context: Ctx) -> None:
         log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
+
+
+def forward_sender(message: Message) -> str | None:
+    """The display name of whoever wrote a forwarded message, as Telegram reports it."""
+    origin = message.forward_origin
+    if isinstance(origin, MessageOriginUser):
+        return origin.sender_user.full_name
+    if isinstance(origin, MessageOriginHiddenUser):
+        return origin.sender_user_name
+    if isinstance(origin, MessageOriginChat):
+        return origin.sender_chat.title or "a chat"
+    if isinstance(origin, MessageOriginChannel):
+        return origin.chat.title or "a channel"
+    return None
