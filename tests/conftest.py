@@ -12,6 +12,8 @@ from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 
+pytest_plugins = ["tests.pg"]  # the db_url fixture: SQLite, and PostgreSQL where marked
+
 OWNER = 1001
 STRANGER = 2002
 TOKEN = "4242:fake-token-for-tests"
@@ -32,8 +34,8 @@ def make_settings(data_dir: Path, **overrides: str) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def settings(tmp_path: Path, db_url: str | None) -> Settings:
+    return make_settings(tmp_path, **({"DATABASE_URL": db_url} if db_url else {}))
 
 
 @pytest.fixture

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.app import Services
 from bot.clock import FrozenClock
+
+pytestmark = pytest.mark.all_databases  # SQLite and PostgreSQL (tests/pg.py)
 
 
 def test_reminder_ladder_each_rung_once(services: Services, clock: FrozenClock) -> None:

@@ -12,6 +12,8 @@ from bot.clock import FrozenClock
 from bot.db.models import DONE, Task, TaskCompletion
 from bot.errors import DateError, NotFoundError, UserInputError
 
+pytestmark = pytest.mark.all_databases  # SQLite and PostgreSQL (tests/pg.py)
+
 
 def count(services: Services, model: type) -> int:
     with services.sessions() as session:
