@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 INDEX_LOCK = threading.RLock()
 _CREATE_LOCK = threading.Lock()  # one backup at a time in this process: file names, rotation
 KEEP = 8
-INDEX_WAIT_SECONDS = 600.0
+INDEX_WAIT_SECONDS = 60.0
 RETRY_AFTER = timedelta(hours=1)
+SETTLE_SECONDS = 60.0  # after start the bot catches up on updates and reminders first
 STALE_AFTER_SECONDS = 3600.0
 NAME = re.compile(r"^microdesk-(\d{8}-\d{6})(?:-(\d+))?\.zip$")
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -220,12 +221,14 @@ class BackupService:
         prefs: Preferences,
         *,
         keep: int = KEEP,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
         self._prefs = prefs
         self.keep = keep
+        self.weekly_not_before = time.monotonic() + settle_seconds
         self._done_week: str | None = None
         self._retry_at: datetime | None = None
         self._warned_week: str | None = None
@@ -306,7 +309,12 @@ class BackupService:
         return info
 
     async def weekly_if_due(self) -> str | None:
-        """Run the weekly backup in a worker thread if due; a notice for the owner if it failed."""
+        """Run the weekly backup in a worker thread if due; a notice for the owner if it failed.
+
+        Not in the first minute after start: the bot catches up on updates and reminders first.
+        """
+        if time.monotonic() < self.weekly_not_before:
+            return None
         now = self._clock.now()
         if self._retry_at is not None and now < self._retry_at:
             return None
@@ -325,6 +333,9 @@ class BackupService:
         if isinstance(exc, MicrodeskError):
             log.warning("weekly backup %s failed: %s", week, exc)
             reason = str(exc)
+        elif isinstance(exc, OSError):
+            log.warning("weekly backup %s failed: %s", week, exc)
+            reason = "I could not write the backup file (is the disk full?)."
         else:
             log.exception("weekly backup %s failed", week)
             reason = "Something went wrong on my side."
