@@ -144,7 +144,10 @@ def _listed_escape(archive: Path) -> bytes:
 
 def _newer_schema(db: Path) -> None:
     with closing(sqlite3.connect(db)) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+        conn.execute(  # one row: with migration branches there is a row per head
+            "UPDATE alembic_version SET version_num = '9999'"
+            " WHERE rowid = (SELECT min(rowid) FROM alembic_version)"
+        )
         conn.commit()
 
 
