@@ -160,6 +160,14 @@ async def test_a_damaged_database_file_is_named(tmp_path: Path, good: dict[str, 
     assert "backup" in found["database"].fix
 
 
+async def test_an_unusable_database_url_is_named(tmp_path: Path, good: dict[str, str]) -> None:
+    for url in ("nonsense://db", "mysql+nodriver://u@h/db"):
+        found = await check(loader(tmp_path, good, DATABASE_URL=url))
+        assert failing(found) == ["database"]
+        assert "DATABASE_URL cannot be used" in found["database"].detail
+        assert "[postgres]" in found["database"].fix
+
+
 async def test_an_old_or_newer_schema_is_named(tmp_path: Path, good: dict[str, str]) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'microdesk.db'}")
     with engine.begin() as conn:

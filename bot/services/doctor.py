@@ -134,11 +134,15 @@ def _nearest_existing(path: Path) -> Path:
 def check_database(url: str) -> Check:
     """The database opens, its schema is this version's, and SQLite finds no damage."""
     name = "database"
-    parsed = make_url(url)
-    sqlite = parsed.get_backend_name() == "sqlite"
-    if sqlite and parsed.database and not Path(parsed.database).exists():
-        return passed(name, "not created yet: the first start creates it")
-    engine = create_engine(url, **_timeout_args(sqlite))
+    try:
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database and not Path(parsed.database).exists():
+            return passed(name, "not created yet: the first start creates it")
+        engine = create_engine(url, **_timeout_args(sqlite))
+    except (SQLAlchemyError, ImportError) as exc:
+        detail = f"DATABASE_URL cannot be used ({type(exc).__name__})"
+        return failed(name, detail, _DRIVER)
     try:
         return _inspect_database(engine, sqlite)
     except SQLAlchemyError as exc:
@@ -183,6 +187,10 @@ def _database_error(exc: SQLAlchemyError, sqlite: bool) -> Check:
     return failed("database", f"cannot connect: {type(exc).__name__}", fix)
 
 
+_DRIVER = (
+    "check DATABASE_URL (postgresql+psycopg://USER:PASSWORD@HOST/DB); for PostgreSQL install the "
+    "driver: .venv/bin/pip install -e '.[postgres]'"
+)
 _START = "start microdesk once (./scripts/start or `microdesk run`): it applies migrations"
 _RESTORE = "restore it from a backup, or move the file away to start with an empty database"
 
