@@ -17,6 +17,7 @@ from bot.services.ai import AIAssistant
 from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
+from bot.services.inbox import Inbox
 from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
@@ -40,6 +41,7 @@ class Services:
     rule_assistant: RuleAssistant
     backups: BackupService
     usage: UsageLedger
+    inbox: Inbox
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -74,6 +76,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
         backups=BackupService(settings, clock, sessions, prefs),
         usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
+        inbox=Inbox(sessions, clock),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:

@@ -14,6 +14,11 @@ from bot.config import Settings, load_settings
 
 pytest_plugins = ["tests.pg"]  # the db_url fixture: SQLite, and PostgreSQL where marked
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="run the long variants of the suites")
+
+
 OWNER = 1001
 STRANGER = 2002
 TOKEN = "4242:fake-token-for-tests"

@@ -45,7 +45,7 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # features may add independent branches
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

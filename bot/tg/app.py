@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from typing import Any
 
 from telegram import (
@@ -35,12 +36,15 @@ from telegram.ext import (
 from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
+from bot.crashpoints import crash_point
 from bot.tg import render
+from bot.tg.polling import DurablePoller
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 Ctx = ContextTypes.DEFAULT_TYPE
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+STOP_GRACE_SECONDS = 30.0
 REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
 
 
@@ -56,6 +60,8 @@ class TelegramAdapter:
         self.conversation: Conversation = build_conversation(services)
         self.tick_seconds = tick_seconds
         self._ticker: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._polling: DurablePoller | None = None
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -65,9 +71,7 @@ class TelegramAdapter:
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .get_updates_read_timeout(40)
-            .post_init(self._started)
-            .post_shutdown(self._stopped)
+            .updater(None)  # our DurablePoller persists updates before confirming them
             .build()
         )
         owner_private = (
@@ -91,28 +95,43 @@ class TelegramAdapter:
         await app.bot.set_my_commands(commands)
         self._ticker = asyncio.create_task(self._tick_forever(), name="microdesk-scheduler")
 
-    async def startup(self, *, poll_timeout: int = 10) -> None:
-        """Start polling inside a running event loop (tests, and embedding in other loops)."""
+    async def startup(self, *, poll_timeout: int = 30) -> None:
+        """Start the bot inside a running event loop: handlers, scheduler, durable polling."""
         await self.app.initialize()
         await self._started(self.app)
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
         await self.app.start()
+        self._polling = DurablePoller(self.app, self.s.inbox, ALLOWED_UPDATES, timeout=poll_timeout)
+        self._poller = asyncio.create_task(self._polling.run(), name="microdesk-poller")
 
     async def shutdown(self) -> None:
-        assert self.app.updater is not None
-        if self.app.updater.running:
-            await self.app.updater.stop()
+        if self._poller is not None and self._polling is not None:
+            self._polling.stop()  # the update being handled finishes first
+            done, _ = await asyncio.wait({self._poller}, timeout=STOP_GRACE_SECONDS)
+            if not done:
+                self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poller
+            self._poller = None
         if self.app.running:
             await self.app.stop()
         await self._stopped(self.app)
         await self.app.shutdown()
 
     def run(self) -> None:
-        """Long polling until interrupted (the `run` verb)."""
-        self.app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        """Serve until SIGINT or SIGTERM (the `run` verb)."""
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.startup()
+        assert self._poller is not None
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, self._poller}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        await self.shutdown()
 
     async def _stopped(self, app: App) -> None:
         if self._ticker is not None:
@@ -193,6 +212,7 @@ class TelegramAdapter:
                 await render.send(context.bot, message.chat.id, reply)
 
     async def _deliver(self, chat_id: int, replies: list[Reply]) -> None:
+        crash_point("mid_handler")  # the handler's change committed, the reply not sent yet
         for reply in replies:
             await render.send(self.app.bot, chat_id, reply)
 
