@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import SettingsError
 
@@ -113,6 +113,21 @@ class Settings(BaseSettings):
         return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
 
 
+class _FromMapping(Settings):
+    """Settings from a mapping alone: no environment, no `.env` (what tests pass is all)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = True) -> Settings:
     """Settings from a mapping (tests) or the environment and `.env` (the app).
 
@@ -120,7 +135,8 @@ def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = T
     """
     try:
         if source is not None:
-            return Settings.model_validate(dict(source))
+            values: dict[str, Any] = dict(source)
+            return _FromMapping(**values)
         return Settings(_env_file=".env" if env_file else None)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -61,3 +61,11 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("BRIEFING_TIME", raising=False)
     s = load_settings()
     assert s.TIMEZONE == "Europe/Berlin" and s.BRIEFING_TIME == "07:30"
+
+
+def test_a_mapping_is_all_that_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("TIMEZONE=Europe/Berlin\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BRIEFING_TIME", "09:15")
+    s = load_settings({"OPENAI_MODEL": "m"})
+    assert s.TIMEZONE == "UTC" and s.BRIEFING_TIME == "08:00" and s.OPENAI_MODEL == "m"
