@@ -1,4 +1,6 @@
-"""The command line: `microdesk [run|chat|export|doctor] …` (also `python -m bot …`).
+"""The command line: `microdesk [run|chat|ingest|ask|export|doctor|backup|restore] …`.
+
+Also `python -m bot …`.
 
 With no verb, the bot runs when a Telegram token and owner id are set, and the terminal chat
 starts otherwise, so a newcomer sees the assistant work at once.
@@ -17,6 +19,7 @@ from pathlib import Path
 from bot.app import Services, build_services
 from bot.config import Settings, load_settings
 from bot.console.backup import BACKUP_VERBS, add_backup_verbs, run_backup_verb
+from bot.console.knowledge import KNOWLEDGE_VERBS, add_knowledge_verbs, run_knowledge_verb
 from bot.errors import MicrodeskError
 from bot.logs import setup_logging
 from bot.services.restore import hold_data_lock
@@ -29,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb")
     verbs.add_parser("run", help="the Telegram bot (long polling)")
     verbs.add_parser("chat", help="the same assistant in the terminal")
+    add_knowledge_verbs(verbs)
     add_backup_verbs(verbs)
     export = verbs.add_parser("export", help="deadlines as a calendar (.ics), tasks as .csv")
     export.add_argument("--ics", metavar="FILE", help="write the calendar to FILE ('-': stdout)")
@@ -136,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if verb == "export":
             return run_export(services, args.ics, args.csv)
+        if verb in KNOWLEDGE_VERBS:
+            return run_knowledge_verb(services, args)
         return run_bot(services) if verb == "run" else run_chat(services)
     except KeyboardInterrupt:
         return 0

@@ -18,6 +18,7 @@ from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
 from bot.services.inbox import Inbox
+from bot.services.knowledge import KnowledgeService
 from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
@@ -39,13 +40,15 @@ class Services:
     scheduler: SchedulerService
     proposals: ProposalService
     rule_assistant: RuleAssistant
-    backups: BackupService
     usage: UsageLedger
     inbox: Inbox
+    knowledge: KnowledgeService
+    backups: BackupService
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
     def close(self) -> None:
+        self.knowledge.close()
         self.engine.dispose()
 
     async def aclose(self) -> None:
@@ -74,9 +77,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         scheduler=SchedulerService(sessions, clock, prefs),
         proposals=proposals,
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
-        backups=BackupService(settings, clock, sessions, prefs),
         usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
         inbox=Inbox(sessions, clock),
+        knowledge=build_knowledge(settings, sessions, clock),
+        backups=BackupService(settings, clock, sessions, prefs),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:
@@ -96,4 +100,19 @@ def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None
         services.proposals,
         services.prefs,
         services.clock,
+        search=services.knowledge.asearch,
+    )
+
+
+def build_knowledge(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock
+) -> KnowledgeService:
+    """The documents' index: embedder and vectors load lazily, on the first use."""
+    from bot.retrieval.embedding import OnnxEmbedder, minilm_int8
+    from bot.retrieval.index import open_index
+
+    embedder = OnnxEmbedder(minilm_int8())
+    index = open_index(settings.DATA_DIR, embedder.name, settings.CHROMA_HOST, settings.CHROMA_PORT)
+    return KnowledgeService(
+        sessions, index, embedder, knowledge_dir=settings.KNOWLEDGE_DIR, clock=clock
     )

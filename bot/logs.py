@@ -47,5 +47,5 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "telegram.ext", "chromadb", "apscheduler", "alembic"):
+    for noisy in ("httpx", "httpcore", "telegram.ext", "chromadb", "alembic", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
 from bot.services import proposal_payloads as p
@@ -16,17 +17,16 @@ if TYPE_CHECKING:
     from bot.commands.router import Router
     from bot.services.ai import AITurn
 
-NO_ANSWER = (
-    "I can add tasks from requests like “remind me to renew the licence on Jan 31”; "
-    "send /help for everything else."
-)
 NO_DRAFTING = "AI drafting is off, so I can't draft a reply; set OPENAI_BASE_URL to turn it on."
 
 
 class AssistantCommands:
-    def __init__(self, services: Services, cards: ProposalCommands) -> None:
+    def __init__(
+        self, services: Services, cards: ProposalCommands, knowledge: KnowledgeCommands
+    ) -> None:
         self.s = services
         self.cards = cards
+        self.knowledge = knowledge
 
     def register(self, router: Router) -> None:
         router.on_text(self.text)
@@ -39,9 +39,9 @@ class AssistantCommands:
             return [self.cards.card(self.s.proposals.apply_edit(text))]
         if self.s.ai is not None:
             return self.render(await self.s.ai.turn(text))
-        return self._without_ai(text)
+        return await self._without_ai(text)
 
-    def _without_ai(self, text: str) -> list[Reply]:
+    async def _without_ai(self, text: str) -> list[Reply]:
         rules = self.s.rule_assistant
         replies: list[Reply] = []
         notice = rules.notice_once()
@@ -50,8 +50,8 @@ class AssistantCommands:
         request = rules.wants_task(text)
         if request is not None:
             replies.append(self.cards.card(rules.propose_task(request)))
-        else:
-            replies.append(Reply(NO_ANSWER))
+        else:  # a question: the documents answer
+            replies += await self.knowledge.answer(text)
         return replies
 
     def render(self, turn: AITurn) -> list[Reply]:

@@ -10,6 +10,7 @@ from bot.commands.backup import BackupCommands
 from bot.commands.briefing import BriefingCommands
 from bot.commands.export import ExportCommands
 from bot.commands.general import GeneralCommands
+from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
 from bot.commands.tasks import TaskCommands
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 class Conversation:
     router: Router
     briefing: BriefingCommands
+    knowledge: KnowledgeCommands
 
 
 def build_conversation(services: Services) -> Conversation:
@@ -35,5 +37,7 @@ def build_conversation(services: Services) -> Conversation:
     ExportCommands(services).register(router)
     cards = ProposalCommands(services)
     cards.register(router)
-    AssistantCommands(services, cards).register(router)
-    return Conversation(router, briefing)
+    knowledge = KnowledgeCommands(services)
+    knowledge.register(router)
+    AssistantCommands(services, cards, knowledge).register(router)
+    return Conversation(router, briefing, knowledge)

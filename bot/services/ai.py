@@ -42,8 +42,11 @@ PASSAGES = 5
 
 
 class PassageLike(Protocol):
-    text: str
-    source: str
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 Search = Callable[[str, int], Awaitable[Sequence[PassageLike]]]

@@ -37,7 +37,7 @@ from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
-from bot.tg import render
+from bot.tg import documents, render
 from bot.tg.polling import DurablePoller
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class TelegramAdapter:
         self.tick_seconds = tick_seconds
         self._ticker: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._indexer: asyncio.Task[None] | None = None
         self._polling: DurablePoller | None = None
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
@@ -80,6 +81,7 @@ class TelegramAdapter:
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(owner_private & filters.Document.ALL, self.on_document))
         app.add_handler(MessageHandler(owner_private, self.on_other))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_error_handler(self.on_error)
@@ -94,6 +96,7 @@ class TelegramAdapter:
         ]
         await app.bot.set_my_commands(commands)
         self._ticker = asyncio.create_task(self._tick_forever(), name="microdesk-scheduler")
+        self._indexer = asyncio.create_task(self._index_knowledge(), name="microdesk-ingest")
 
     async def startup(self, *, poll_timeout: int = 30) -> None:
         """Start the bot inside a running event loop: handlers, scheduler, durable polling."""
@@ -134,12 +137,29 @@ class TelegramAdapter:
         await self.shutdown()
 
     async def _stopped(self, app: App) -> None:
+        if self._indexer is not None:
+            self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexer
+            self._indexer = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
         await self.s.aclose()
+
+    async def _index_knowledge(self) -> None:
+        """Read new or changed files in KNOWLEDGE_DIR in the background, then warm the index."""
+        if not self.s.settings.KNOWLEDGE_DIR.is_dir():
+            return
+        try:
+            report = await self.s.knowledge.aingest_dir()
+            log.info("knowledge folder: %s", report.summary)
+            if await self.s.knowledge.alist_documents():
+                await self.s.knowledge.awarm_up()
+        except Exception:
+            log.exception("indexing the knowledge folder failed")
 
     async def _tick_forever(self) -> None:
         while True:
@@ -189,10 +209,14 @@ class TelegramAdapter:
             replies = await router.text(message.text)
         await self._deliver(message.chat_id, replies)
 
+    async def on_document(self, update: Update, context: Ctx) -> None:
+        """A document from the owner: indexed, then cited in answers."""
+        await documents.on_document(update, context, self.conversation.knowledge)
+
     async def on_other(self, update: Update, context: Ctx) -> None:
         """Stickers, photos, voice: say what works."""
         assert update.message is not None
-        text = "I can read text commands for now; send /help to see them."
+        text = "I read text and documents (PDF, Word, text, HTML, CSV, email); send /help."
         await self._deliver(update.message.chat_id, [Reply(text)])
 
     async def on_button(self, update: Update, context: Ctx) -> None:

@@ -1,0 +1,70 @@
+"""`microdesk ingest [PATH] [--rebuild]` (with a progress bar) and `microdesk ask "QUESTION"`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from rich import progress as bars
+from rich.console import Console
+
+from bot.app import Services
+from bot.console.chat import to_rich
+
+KNOWLEDGE_VERBS = ("ingest", "ask")
+
+
+def add_knowledge_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ingest = verbs.add_parser("ingest", help="index KNOWLEDGE_DIR (or PATH), incrementally")
+    ingest.add_argument("path", nargs="?", type=Path, help="a folder other than KNOWLEDGE_DIR")
+    ingest.add_argument(
+        "--rebuild", action="store_true", help="rebuild the vector index from stored text"
+    )
+    ask = verbs.add_parser("ask", help="one answer from your documents, with sources")
+    ask.add_argument("question", help="the question, in quotes")
+
+
+def run_knowledge_verb(services: Services, args: argparse.Namespace) -> int:
+    console = Console()
+    if args.verb == "ask":
+        return asyncio.run(_ask(services, args.question, console))
+    return _ingest(services, args.path, args.rebuild, console)
+
+
+def _ingest(services: Services, path: Path | None, rebuild: bool, console: Console) -> int:
+    columns = (
+        bars.TextColumn("{task.description}"),
+        bars.BarColumn(),
+        bars.MofNCompleteColumn(),
+        bars.TimeElapsedColumn(),
+    )
+    with bars.Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("Reading", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total or None, description=label[:40])
+
+        if rebuild:
+            count = services.knowledge.rebuild_index(progress)
+            console.print(f"Rebuilt the index from {count} stored passages.")
+            return 0
+        report = services.knowledge.ingest_dir(path, progress)
+    for result in report.results:
+        if result.status in ("failed", "skipped"):
+            console.print(f"  {result.status}: {result.name} — {result.reason}", markup=False)
+    console.print(f"Documents: {report.summary}.", markup=False)
+    return 0
+
+
+async def _ask(services: Services, question: str, console: Console) -> int:
+    from bot.commands.build import build_conversation
+
+    conversation = build_conversation(services)
+    await services.knowledge.aingest_dir()  # incremental: only new or changed files are read
+    try:
+        for reply in await conversation.router.run_command("ask", question):
+            console.print(to_rich(reply.text))
+    finally:
+        await services.aclose()
+    return 0
