@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from functools import partial
 from typing import Any
 
 from telegram import (
@@ -39,6 +40,7 @@ from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.tg import documents, render
 from bot.tg.polling import DurablePoller
+from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -225,7 +227,7 @@ class TelegramAdapter:
         assert query is not None
         replies = await self.conversation.router.press(query.data)
         toast = next((r.toast for r in replies if r.toast), None)
-        await query.answer(toast[:200] if toast else None)
+        await with_retries(partial(query.answer, toast[:200] if toast else None))
         message = query.message
         if message is None:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit, ParseMode
@@ -10,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.commands.reply import Reply
+from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
 LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -49,28 +51,33 @@ async def send(bot: ExtBot[None], chat_id: int, reply: Reply) -> Message | None:
     """Send one reply as one or more messages; the keyboard goes under the last piece."""
     if reply.document is not None:
         doc = reply.document
-        return await bot.send_document(
-            chat_id, doc.content, filename=doc.name, caption=doc.caption or None
+        return await with_retries(
+            lambda: bot.send_document(
+                chat_id, doc.content, filename=doc.name, caption=doc.caption or None
+            )
         )
     pieces = split_text(reply.text)
     last: Message | None = None
     for i, piece in enumerate(pieces):
         markup = keyboard(reply) if i == len(pieces) - 1 else None
-        last = await bot.send_message(
-            chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup
+        call = partial(
+            bot.send_message, chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup
         )
+        last = await with_retries(call)
     return last
 
 
 async def edit(bot: ExtBot[None], message: Message, reply: Reply) -> None:
     """Replace the text (and buttons) of the message whose button was pressed."""
     try:
-        await bot.edit_message_text(
-            split_text(reply.text)[0],
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(reply),
+        await with_retries(
+            lambda: bot.edit_message_text(
+                split_text(reply.text)[0],
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply),
+            )
         )
     except BadRequest as exc:
         if "not modified" not in str(exc):

@@ -1,0 +1,59 @@
+"""The fake Bot API answers 429 / 502 / slowly on 20 % of sends: every reply, reminder and
+briefing still arrives exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.tg.app import TelegramAdapter
+from tests.conftest import OWNER
+from tests.fakes.botapi import FakeBotAPI
+from tests.test_bot_e2e import services_for
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
+) -> AsyncIterator[TelegramAdapter]:
+    clock.set(datetime(2026, 11, 25, 6, 0, tzinfo=UTC))  # before the 08:00 briefing in Berlin
+    services = services_for(tmp_path, botapi, clock)
+    adapter = TelegramAdapter(services, tick_seconds=0.05)
+    await adapter.startup(poll_timeout=1)
+    yield adapter
+    await adapter.shutdown()
+    services.close()
+
+
+def delivered(botapi: FakeBotAPI, prefix: str) -> Counter[str]:
+    return Counter(m["text"] for m in botapi.bot_messages(OWNER) if m["text"].startswith(prefix))
+
+
+async def test_every_reply_reminder_and_briefing_arrives_exactly_once(
+    bot: TelegramAdapter, botapi: FakeBotAPI, clock: FrozenClock
+) -> None:
+    botapi.chaos(rate=0.2, kinds=("429", "502", "slow"), seed=7, slow_seconds=0.3, retry_after=0)
+    titles = [f"Fault task {i}" for i in range(20)]
+    for title in titles:
+        botapi.send_message(f"/add {title} Nov 26 9am", user_id=OWNER)
+    await botapi.wait_for(lambda: len(delivered(botapi, "Added")) == 20, timeout=60)
+    clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))  # 09:00 in Berlin: briefing, 1-day rung
+    await botapi.wait_for(lambda: delivered(botapi, "☀️ Briefing"), timeout=30)
+    await botapi.wait_for(lambda: len(delivered(botapi, "⏰ Reminder")) == 20, timeout=60)
+    await asyncio.sleep(0.5)  # more ticks: nothing is sent again
+    faults = Counter(c.fault for c in botapi.calls if c.fault)
+    assert faults["429"] and faults["502"] and faults["slow"], faults
+    added = delivered(botapi, "Added")
+    assert len(added) == 20 and set(added.values()) == {1}
+    assert sum(delivered(botapi, "☀️ Briefing").values()) == 1
+    reminders = delivered(botapi, "⏰ Reminder")
+    assert len(reminders) == 20 and set(reminders.values()) == {1}
+    assert sorted(t.title for t in bot.s.tasks.list()) == sorted(titles)
