@@ -17,6 +17,9 @@ from bot.services.ai import AIAssistant
 from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
+from bot.services.client_drafts import ReplyDrafter
+from bot.services.client_replies import ReplyDelivery
+from bot.services.clients import ClientService
 from bot.services.inbox import Inbox
 from bot.services.knowledge import KnowledgeService
 from bot.services.prefs import Preferences
@@ -44,6 +47,9 @@ class Services:
     inbox: Inbox
     knowledge: KnowledgeService
     backups: BackupService
+    clients: ClientService
+    drafts: ReplyDrafter
+    replies: ReplyDelivery
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -66,6 +72,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     prefs = Preferences(sessions, settings)
     tasks = TaskService(sessions, clock, prefs)
     proposals = ProposalService(sessions, clock, tasks)
+    clients = ClientService(sessions, clock, prefs, settings.OWNER_TELEGRAM_ID)
+    drafts = ReplyDrafter(sessions, clock, clients, proposals)
     services = Services(
         settings=settings,
         clock=clock,
@@ -81,6 +89,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbox=Inbox(sessions, clock),
         knowledge=build_knowledge(settings, sessions, clock),
         backups=BackupService(settings, clock, sessions, prefs),
+        clients=clients,
+        drafts=drafts,
+        replies=ReplyDelivery(proposals, clients, drafts),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:

@@ -58,8 +58,8 @@ class Preferences:
         """A one-time marker (e.g. a notice already shown)."""
         return self._stored.get(f"flag:{name}") == "1"
 
-    def set_flag(self, name: str) -> None:
-        self._store(f"flag:{name}", "1")
+    def set_flag(self, name: str, on: bool = True) -> None:
+        self._store(f"flag:{name}", "1" if on else "0")
 
     def _store(self, key: str, value: str) -> None:
         self._stored[key] = value

@@ -3,10 +3,15 @@
     pending ──approve──▶ executing ──▶ done | failed
        │  ╲──reject──▶ rejected       (an edit rejects the old card and makes a new one)
        ╰──(24 h)──▶ expired
+    pending ──claim──▶ executing ──(send)──▶ settle: done | failed | unknown
 
 Approval is claimed with one conditional UPDATE, so a double tap, two devices or a replayed
 update execute a proposal once; for database actions the claim, the action and the final
-status commit together. Only :meth:`ProposalService.approve` executes anything.
+status commit together. Only :meth:`ProposalService.approve` executes anything in the
+database. A send to someone else (a client reply) uses :meth:`~ProposalService.claim` (committed
+before the send) and :meth:`~ProposalService.settle`; a proposal still ``executing`` when the
+bot starts may or may not have been sent, so :meth:`~ProposalService.interrupted` marks it
+``unknown`` and it is never sent again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from bot.db.proposals import (
     FAILED,
     PENDING,
     REJECTED,
+    UNKNOWN,
     AuditEntry,
     PendingEdit,
     Proposal,
@@ -38,6 +44,7 @@ from bot.services.tasks import TaskChange, TaskDraft, TaskService
 TTL = timedelta(hours=24)
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_REPLY = p.MAX_REPLY_CHARS
+INTERRUPTED = "Interrupted by a restart between Approve and the end of the send."
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,11 @@ class ProposalService:
         with self._sessions() as session:
             return session.scalars(query.order_by(Proposal.id)).all()
 
+    def in_status(self, status: str) -> Sequence[Proposal]:
+        query = select(Proposal).where(Proposal.status == status).order_by(Proposal.id)
+        with self._sessions() as session:
+            return session.scalars(query).all()
+
     def audit(self, limit: int = 20) -> Sequence[AuditEntry]:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         with self._sessions() as session:
@@ -163,6 +175,69 @@ class ProposalService:
             raise UserInputError(self._why_not(proposal_id)) from None
         except UserInputError as exc:
             return Outcome(self._fail(proposal_id, str(exc)), False, str(exc))
+
+    def claim(self, proposal_id: int) -> Proposal:
+        """Move a pending proposal to executing, committed, before anything is sent; once."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(Proposal)
+                .where(
+                    Proposal.id == proposal_id,
+                    Proposal.status == PENDING,
+                    Proposal.expires_at > now,
+                )
+                .values(status=EXECUTING, decided_at=now)
+            )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                self._audit(session, "owner", "approved", proposal_id, "")
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise UserInputError(self._why_not(proposal_id))
+        return self.get(proposal_id)
+
+    def settle(self, proposal_id: int, status: str, result: str, detail: str = "") -> Proposal:
+        """Record how a claimed proposal ended: done, failed or unknown (`detail`: for the log)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id, Proposal.status == EXECUTING)
+                .values(status=status, result=result)
+            )
+            self._audit(session, "system", status, proposal_id, detail or result)
+        return self.get(proposal_id)
+
+    def interrupted(self) -> list[Proposal]:
+        """At start: proposals left executing by a stop are marked unknown (never re-run)."""
+        with self._sessions.begin() as session:
+            rows = list(session.scalars(select(Proposal).where(Proposal.status == EXECUTING)))
+            for row in rows:
+                row.status, row.result = UNKNOWN, INTERRUPTED
+                self._audit(session, "system", UNKNOWN, row.id, INTERRUPTED)
+        return rows
+
+    def withdraw(self, proposal_id: int, reason: str) -> bool:
+        """Close a pending proposal a newer one supersedes (the system's call, not the owner's)."""
+        with self._sessions.begin() as session:
+            closed = session.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id, Proposal.status == PENDING)
+                .values(status=REJECTED, decided_at=self._clock.now(), result=reason)
+            )
+            if closed.rowcount == 1:  # type: ignore[attr-defined]
+                self._audit(session, "system", "withdrawn", proposal_id, reason)
+        return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
+
+    def note(self, proposal_id: int, action: str, detail: str = "") -> None:
+        """An entry in the audit trail (e.g. that the owner was asked about an unknown send)."""
+        with self._sessions.begin() as session:
+            self._audit(session, "system", action, proposal_id, detail)
+
+    def noted(self, proposal_id: int, action: str) -> bool:
+        query = select(AuditEntry.id).where(
+            AuditEntry.proposal_id == proposal_id, AuditEntry.action == action
+        )
+        with self._sessions() as session:
+            return session.scalars(query.limit(1)).first() is not None
 
     def reject(self, proposal_id: int) -> Proposal:
         return self._close(proposal_id, REJECTED, "rejected", "Rejected by the owner.")
@@ -297,6 +372,7 @@ class ProposalService:
             FAILED: "was approved but failed",
             REJECTED: "was rejected",
             EXPIRED: "has expired",
+            UNKNOWN: "was sent but its outcome is unknown",
         }
         return (
             f"Proposal #{proposal_id} {words.get(row.status, 'is closed')}; nothing more was done."

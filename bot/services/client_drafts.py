@@ -1,0 +1,115 @@
+"""Drafted replies to clients: one per burst of messages, in the owner's voice, as a proposal.
+
+The scheduler tick takes each client whose quiet period has passed (an atomic claim, so two
+ticks never draft the same burst), and the AI drafts a reply from the documents, the client's
+recent thread and the owner's latest corrections of earlier drafts. A newer draft for the same
+client withdraws the older card. Nothing here sends anything: the draft is a pending proposal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.db.clients import FROM_CLIENT, Client, ClientMessage, ClientRepo, ReplyEdit
+from bot.db.proposals import Proposal
+from bot.services import proposal_payloads as p
+from bot.services.clients import ClientService
+from bot.services.proposals import ProposalService
+
+if TYPE_CHECKING:
+    from bot.services.ai import AIAssistant
+
+EXAMPLES = 3  # the owner's latest edits shown to the model as examples of their voice
+ORIGIN = "business"
+MAX_INCOMING = 2000
+
+
+@dataclass(frozen=True)
+class DueDraft:
+    """A client whose burst of messages is waiting for a draft."""
+
+    client: Client
+    messages: list[ClientMessage]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.text for m in self.messages)
+
+
+class ReplyDrafter:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        clients: ClientService,
+        proposals: ProposalService,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._clients = clients
+        self._proposals = proposals
+
+    def take_due(self) -> list[DueDraft]:
+        """Claim every client quiet long enough; those with messages still unanswered."""
+        with self._sessions.begin() as session:
+            repo = ClientRepo(session)
+            taken = [
+                client
+                for client in repo.due_for_draft(self._clock.now())
+                if client.draft_due_at is not None and repo.take_due(client.id, client.draft_due_at)
+            ]
+        due = [DueDraft(client, self._clients.unanswered(client.id)) for client in taken]
+        return [d for d in due if d.messages]
+
+    async def draft(self, ai: AIAssistant, due: DueDraft) -> Proposal:
+        """The AI's reply to the burst, stored as a pending proposal (the older card withdrawn)."""
+        client = due.client
+        first = due.messages[0].id
+        earlier = [m for m in self._clients.thread(client.id) if m.id < first]
+        thread = [(client.name if m.sender == FROM_CLIENT else "Owner", m.text) for m in earlier]
+        draft = await ai.draft_reply(client.name, due.text, thread, self.examples())
+        payload = p.ReplyDraft(
+            text=draft.text,
+            recipient=client.name,
+            client_id=client.id,
+            incoming=due.text[:MAX_INCOMING],
+            sources=draft.sources,
+        )
+        self._withdraw_older(client.id)
+        return self._proposals.propose(payload, ORIGIN)
+
+    def examples(self) -> list[tuple[str, str]]:
+        with self._sessions() as session:
+            return ClientRepo(session).examples(EXAMPLES)
+
+    def learn(self, approved: Proposal) -> None:
+        """Keep the AI's first draft beside the text the owner approved, when they differ."""
+        final = p.load(approved.payload)
+        first = approved
+        while first.replaces_id is not None:
+            first = self._proposals.get(first.replaces_id)
+        draft = p.load(first.payload)
+        if not isinstance(final, p.ReplyDraft) or not isinstance(draft, p.ReplyDraft):
+            return
+        if draft.text.strip() == final.text.strip():
+            return
+        with self._sessions.begin() as session:
+            session.add(
+                ReplyEdit(
+                    client_id=final.client_id,
+                    proposal_id=approved.id,
+                    draft=draft.text,
+                    final=final.text,
+                    at=self._clock.now(),
+                )
+            )
+
+    def _withdraw_older(self, client_id: int) -> None:
+        for row in self._proposals.pending():
+            payload = p.load(row.payload)
+            if isinstance(payload, p.ReplyDraft) and payload.client_id == client_id:
+                self._proposals.withdraw(row.id, "Replaced by a newer draft.")
