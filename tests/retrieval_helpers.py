@@ -104,9 +104,10 @@ def pdf_with_streams(streams: list[bytes], *, raw_lengths: bool = True) -> bytes
     return bytes(out)
 
 
+@functools.cache
 def inflating_pdf(megabytes: int) -> bytes:
     """One page whose content stream inflates to `megabytes` MB of spaces (built streaming)."""
-    packer = zlib.compressobj(9)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
     block = b" " * (1 << 20)
     data = b"".join(packer.compress(block) for _ in range(megabytes)) + packer.flush()
     return pdf_with_streams([data])

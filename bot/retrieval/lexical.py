@@ -6,6 +6,8 @@ of a few common languages that carry no meaning are dropped, and a plural "s" is
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import re
 from collections.abc import Sequence
@@ -61,3 +63,9 @@ class LexicalIndex:
     def _vocab(self) -> dict[str, int]:
         vocab: dict[str, int] = self._bm25.vocab_dict if self._bm25 is not None else {}
         return vocab
+
+
+def trim_heap() -> None:
+    """Give the memory a build freed back to the OS (glibc keeps it: ~20 MB after 10k chunks)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        ctypes.CDLL(None).malloc_trim(0)

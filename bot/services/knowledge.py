@@ -44,7 +44,7 @@ from bot.errors import UserInputError
 from bot.retrieval.chunking import SECTION_SEPARATOR, ChunkParams, chunk_document
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import VectorIndex
-from bot.retrieval.lexical import LexicalIndex
+from bot.retrieval.lexical import LexicalIndex, trim_heap
 from bot.retrieval.parsing import FORMATS_SENTENCE, Limits, ParsedDoc, ParseError, check_size
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
@@ -429,10 +429,14 @@ class KnowledgeService:
         return self._lexical
 
     def _refresh_lexical(self) -> None:
+        self._lexical = self._build_lexical()
+        trim_heap()  # the chunk texts and token lists of the build are garbage by now
+
+    def _build_lexical(self) -> LexicalIndex:
         with self._sessions() as session:
             rows = KnowledgeRepo(session).all_chunk_texts()
         texts = [indexed_text(name, section, text) for _, text, name, section in rows]
-        self._lexical = LexicalIndex([r[0] for r in rows], texts)
+        return LexicalIndex([r[0] for r in rows], texts)
 
 
 def clean_name(name: str) -> str:
