@@ -11,6 +11,7 @@ from bot.commands.backup import weekly_backup
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks import task_buttons
+from bot.services.clients import Summary
 from bot.services.scheduler import DueReminder
 
 if TYPE_CHECKING:
@@ -19,12 +20,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Send = Callable[[Reply], Awaitable[None]]
+Job = Callable[[Send], Awaitable[int]]  # more scheduled work; returns how many messages it sent
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 
 
 class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.jobs: list[Job] = []
 
     def register(self, router: Router) -> None:
         router.command("briefing", "the daily briefing, now", self.briefing)
@@ -38,7 +41,15 @@ class BriefingCommands:
         if waiting:
             extras = {**briefing.extras, "Proposals waiting (/pending)": waiting}
             briefing = replace(briefing, extras=extras)
+        clients = [self._waiting_client(s) for s in self.s.clients.waiting()]
+        if clients:
+            extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
+            briefing = replace(briefing, extras=extras)
         return Reply(briefing_text(briefing, self.s.prefs.tz, now, late=late))
+
+    def _waiting_client(self, summary: Summary) -> str:
+        since = when(summary.waiting_since, True, self.s.prefs.tz, self.s.clock.now())
+        return f"  {esc(summary.client.name)} — since {since}"
 
     async def briefing(self, args: str) -> list[Reply]:
         """The briefing now (does not count as the day's scheduled one)."""
@@ -67,4 +78,6 @@ class BriefingCommands:
             self.s.scheduler.mark_briefed(briefing)
             sent += 1
         sent += await weekly_backup(self.s, send)  # in a worker thread, once per ISO week
+        for job in self.jobs:
+            sent += await job(send)
         return sent

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.commands.assistant import AssistantCommands
 from bot.commands.backup import BackupCommands
 from bot.commands.briefing import BriefingCommands
+from bot.commands.clients import ClientCommands
 from bot.commands.export import ExportCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
@@ -40,4 +41,7 @@ def build_conversation(services: Services) -> Conversation:
     knowledge = KnowledgeCommands(services)
     knowledge.register(router)
     AssistantCommands(services, cards, knowledge).register(router)
+    clients = ClientCommands(services, cards)
+    clients.register(router)
+    briefing.jobs.append(clients.tick)
     return Conversation(router, briefing, knowledge)

@@ -23,6 +23,7 @@ ACTIONS: dict[str, int] = {
     "pa": 1,  # proposal approve
     "pe": 1,  # proposal edit
     "pr": 1,  # proposal reject
+    "ca": 1,  # client reply approve: sent into the client chat (bot.commands.clients)
 }
 
 

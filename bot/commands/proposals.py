@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from bot.commands import callbacks
 from bot.commands.callbacks import Callback
@@ -44,12 +44,15 @@ class ProposalCommands:
         head = f"<b>Proposal #{row.id}</b> · {ORIGINS.get(row.origin, esc(row.origin))}"
         expires = when(row.expires_at, True, self.s.prefs.tz, self.s.clock.now())
         foot = f"<i>Nothing happens until you tap Approve. Expires {expires}.</i>"
+        approve = "ca" if _to_client(payload) else "pa"
         buttons = (
-            Button("✅ Approve", callbacks.encode("pa", row.id)),
+            Button("✅ Approve", callbacks.encode(approve, row.id)),
             Button("✏️ Edit", callbacks.encode("pe", row.id)),
             Button("✖️ Reject", callbacks.encode("pr", row.id)),
         )
-        return Reply("\n".join([head, self.describe(payload), "", foot]), buttons=(buttons,))
+        notes = self.s.clients.notes(payload) if _to_client(payload) else []
+        lines = [head, self.describe(payload), *(esc(n) for n in notes), "", foot]
+        return Reply("\n".join(lines), buttons=(buttons,))
 
     def describe(self, payload: p.Payload) -> str:
         if isinstance(payload, p.NewTask):
@@ -144,3 +147,8 @@ class ProposalCommands:
         row = self.s.proposals.reject(cb.int_arg())
         text = f"✖️ Rejected · proposal #{row.id}\n{self.describe(p.load(row.payload))}"
         return [Reply(text, edit=True, toast="Rejected; nothing was done")]
+
+
+def _to_client(payload: p.Payload) -> TypeGuard[p.ReplyDraft]:
+    """A reply that Approve sends into a client's chat (Telegram Business)."""
+    return isinstance(payload, p.ReplyDraft) and payload.client_id is not None

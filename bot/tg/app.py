@@ -38,14 +38,14 @@ from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
-from bot.tg import documents, render
+from bot.tg import business, documents, render
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 Ctx = ContextTypes.DEFAULT_TYPE
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", *business.UPDATES]
 STOP_GRACE_SECONDS = 30.0
 REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
 
@@ -80,6 +80,7 @@ class TelegramAdapter:
         owner_private = (
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
         )
+        business.install(app, self.s, self.owner)  # group -2: client chats never pass the guard
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
@@ -180,6 +181,8 @@ class TelegramAdapter:
         """Let the owner's private updates through; refuse or ignore everything else."""
         chat, user = update.effective_chat, update.effective_user
         if chat is not None and chat.type != "private":
+            raise ApplicationHandlerStop
+        if business.is_business(update):  # handled (or ignored) in bot.tg.business, never here
             raise ApplicationHandlerStop
         if user is not None and user.id == self.owner:
             return
