@@ -57,6 +57,7 @@ class BriefingService:
         with self._sessions() as session:
             upcoming = TaskRepo(session).open_due_before(end_week)
         overdue = [t for t in upcoming if self._tasks.is_overdue(t, now)]
-        due_today = [t for t in upcoming if t not in overdue and t.due_at and t.due_at < end_today]
+        late = {t.id for t in overdue}
+        due_today = [t for t in upcoming if t.id not in late and t.due_at and t.due_at < end_today]
         week = [t for t in upcoming if t.due_at and t.due_at >= end_today]
         return Briefing(dates.to_local(now, self._prefs.tz).date(), overdue, due_today, week)

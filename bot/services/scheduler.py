@@ -2,7 +2,8 @@
 
 Reminders follow the ladder 7 days, 1 day and 0 before the due instant. A rung at or before
 the moment the due date was set is never sent. After downtime, only the latest missed rung of a
-task is sent (marked late); the earlier ones are recorded as skipped.
+task is sent (marked late); the earlier ones are recorded as skipped. Once the last rung of a
+due instant is recorded nothing more can be due for it, so the sweep leaves those tasks in SQL.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import OPEN, BriefingLog, ReminderLog, Task
@@ -54,7 +55,10 @@ class SchedulerService:
         with self._sessions() as session:
             tasks = session.scalars(
                 select(Task).where(
-                    Task.status == OPEN, Task.due_at.is_not(None), Task.due_at <= horizon
+                    Task.status == OPEN,
+                    Task.due_at.is_not(None),
+                    Task.due_at <= horizon,
+                    ~_last_rung_recorded(),
                 )
             ).all()
             done = self._recorded(session, horizon)
@@ -112,7 +116,7 @@ class SchedulerService:
         rows = session.execute(
             select(ReminderLog.task_id, ReminderLog.due_at, ReminderLog.rung)
             .join(Task, (Task.id == ReminderLog.task_id) & (Task.due_at == ReminderLog.due_at))
-            .where(Task.status == OPEN, Task.due_at <= horizon)
+            .where(Task.status == OPEN, Task.due_at <= horizon, ~_last_rung_recorded())
         )
         return {(r.task_id, r.due_at, r.rung) for r in rows}
 
@@ -132,3 +136,11 @@ class SchedulerService:
         latest = passed[-1]
         point = task.due_at - dict(LADDER)[latest]
         return DueReminder(task, latest, now - point > LATE_AFTER, tuple(passed[:-1]))
+
+
+def _last_rung_recorded() -> ColumnElement[bool]:
+    """The task's last rung for its current due instant is recorded (sent, or skipped)."""
+    log = aliased(ReminderLog)
+    return exists().where(
+        log.task_id == Task.id, log.due_at == Task.due_at, log.rung == LADDER[-1][0]
+    )
