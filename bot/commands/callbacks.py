@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.errors import UserInputError
 
 MAX_BYTES = 64
+MAX_ID = 2**63 - 1  # a forged id past SQL's 64-bit integers is refused here, not in the driver
 
 # action -> number of arguments
 ACTIONS: dict[str, int] = {
@@ -40,10 +41,11 @@ class Callback:
     args: tuple[str, ...]
 
     def int_arg(self, index: int = 0) -> int:
-        try:
-            return int(self.args[index])
-        except (IndexError, ValueError):
-            raise BadCallback() from None
+        """Argument `index` as a row id: ASCII digits only, within the database's integers."""
+        arg = self.args[index] if index < len(self.args) else ""
+        if not (arg.isascii() and arg.isdigit()) or not 0 < int(arg) <= MAX_ID:
+            raise BadCallback()
+        return int(arg)
 
 
 def encode(action: str, *args: object) -> str:

@@ -41,7 +41,7 @@ def task_buttons(task: Task) -> tuple[Button, Button]:
 def parse_id(args: str, usage: str) -> tuple[int, str]:
     head, _, rest = args.strip().partition(" ")
     head = head.lstrip("#")
-    if not head.isdigit() or len(head) > 9:
+    if not (head.isascii() and head.isdigit()) or len(head) > 9:
         raise UserInputError(f"Give the task number first, e.g. {usage}.")
     return int(head), rest.strip()
 

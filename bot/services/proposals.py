@@ -347,9 +347,10 @@ class ProposalService:
                 .where(Proposal.id == proposal_id, Proposal.status == PENDING)
                 .values(status=status, decided_at=now, result=result)
             )
-            if closed.rowcount != 1:  # type: ignore[attr-defined]
-                raise _NotClaimable()
-            self._audit(session, "owner", action, proposal_id, "")
+            if closed.rowcount == 1:  # type: ignore[attr-defined]
+                self._audit(session, "owner", action, proposal_id, "")
+        if closed.rowcount != 1:  # type: ignore[attr-defined]
+            raise UserInputError(self._why_not(proposal_id))  # a replayed Reject: one sentence
         return self.get(proposal_id)
 
     def _fail(self, proposal_id: int, reason: str) -> Proposal:
