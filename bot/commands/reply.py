@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from bot.hidden import shown
+
 
 @dataclass(frozen=True)
 class Button:
@@ -32,8 +34,8 @@ class Reply:
 
 
 def esc(text: str) -> str:
-    """Escape user or model text for Telegram's HTML parse mode."""
-    return html.escape(text, quote=False)
+    """Escape user or model text for Telegram's HTML parse mode (hidden characters dropped)."""
+    return html.escape(shown(text), quote=False)
 
 
 def bold(text: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from bot.hidden import untagged
 from bot.llm.errors import PromptError
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "prompts"  # a checkout or editable install
@@ -127,8 +128,11 @@ def _names(variables: frozenset[str]) -> str:
 
 
 def defuse(text: str) -> str:
-    """`text` with anything that could close or open one of our data sections neutralised."""
-    return _DELIMITER.sub(r"‹\1", text)
+    """`text` with anything that could close or open one of our data sections neutralised.
+
+    Invisible tag characters go too: they can spell instructions the owner never sees.
+    """
+    return _DELIMITER.sub(r"‹\1", untagged(text))
 
 
 def data_block(tag: str, text: str, **attributes: str) -> str:
