@@ -11,6 +11,7 @@ from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
 from bot.services import proposal_payloads as p
+from bot.services.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -27,6 +28,7 @@ class AssistantCommands:
         self.s = services
         self.cards = cards
         self.knowledge = knowledge
+        self.links = LinkGuard(services.sessions)
 
     def register(self, router: Router) -> None:
         router.on_text(self.text)
@@ -60,6 +62,7 @@ class AssistantCommands:
             text = esc(turn.answer)
             if turn.sources:
                 text += "\n\n<i>Sources: " + esc("; ".join(turn.sources)) + "</i>"
+            text += "".join("\n" + esc(note) for note in self.links.notes(turn.answer))
             replies.append(Reply(text))
         replies += [self.cards.card(row) for row in turn.proposals]
         return replies or [Reply("I have nothing to add to that.")]

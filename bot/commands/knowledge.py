@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.reply import Reply, bold, esc
 from bot.services.knowledge import Passage, Progress
+from bot.services.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -21,6 +22,7 @@ STATUS_MARK = {"indexed": "✓", "skipped": "–", "failed": "✗"}
 class KnowledgeCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.links = LinkGuard(services.sessions)
 
     def register(self, router: Router) -> None:
         router.command("ask", "answer from your documents, with sources", self.ask)
@@ -40,6 +42,7 @@ class KnowledgeCommands:
             text = esc(turn.answer or "Not in your documents.")
             if turn.sources:
                 text += "\n\n<i>Sources: " + esc("; ".join(turn.sources)) + "</i>"
+            text += "".join("\n" + esc(note) for note in self.links.notes(turn.answer or ""))
             return [Reply(text)]
         return [passages_reply(await self.s.knowledge.asearch(question, SHOWN_PASSAGES))]
 

@@ -12,6 +12,7 @@ from bot.commands.reply import Button, Reply, bold, esc
 from bot.db.proposals import Proposal
 from bot.services import dates
 from bot.services import proposal_payloads as p
+from bot.services.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -28,6 +29,7 @@ ORIGINS = {
 class ProposalCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.links = LinkGuard(services.sessions)
 
     def register(self, router: Router) -> None:
         router.command("pending", "AI proposals waiting for your decision", self.pending)
@@ -51,6 +53,7 @@ class ProposalCommands:
             Button("✖️ Reject", callbacks.encode("pr", row.id)),
         )
         notes = self.s.clients.notes(payload) if _to_client(payload) else []
+        notes += self.links.notes(_written(payload))
         lines = [head, self.describe(payload), *(esc(n) for n in notes), "", foot]
         return Reply("\n".join(lines), buttons=(buttons,))
 
@@ -147,6 +150,15 @@ class ProposalCommands:
         row = self.s.proposals.reject(cb.int_arg())
         text = f"✖️ Rejected · proposal #{row.id}\n{self.describe(p.load(row.payload))}"
         return [Reply(text, edit=True, toast="Rejected; nothing was done")]
+
+
+def _written(payload: p.Payload) -> str:
+    """The text of a proposal that came from the model (or a client), not from stored data."""
+    if isinstance(payload, p.ReplyDraft):
+        return payload.text
+    if isinstance(payload, p.NewTask | p.ChangeTask):
+        return payload.title or ""
+    return ""
 
 
 def _to_client(payload: p.Payload) -> TypeGuard[p.ReplyDraft]:

