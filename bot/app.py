@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.db.engine import make_engine, migrate, session_factory
 from bot.llm.prompts import Prompts, load_prompts
 from bot.llm.usage import UsageLedger
-from bot.services.ai import AIAssistant
 from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
@@ -29,6 +28,7 @@ from bot.services.tasks import TaskService
 
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient
+    from bot.services.ai import AIAssistant
 
 
 @dataclass
@@ -103,6 +103,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None) -> None:
     """Turn the AI features on with this client (tests pass one with short time-outs)."""
+    from bot.services.ai import AIAssistant  # the structured-output models: only when AI is on
+
     services.llm = llm
     services.ai = AIAssistant(
         llm,
