@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -28,6 +29,7 @@ STYLES = {
     "pre": "cyan",
 }
 PROMPT = "you › "
+log = logging.getLogger(__name__)
 
 
 class _ToRich(HTMLParser):
@@ -70,6 +72,7 @@ class ConsoleChat:
         self._read = read
         self.tick_seconds = tick_seconds
         self.buttons: list[Button] = []
+        self._indexing: asyncio.Task[None] | None = None
 
     def show(self, reply: Reply) -> None:
         self.console.print(to_rich(reply.text))
@@ -95,6 +98,8 @@ class ConsoleChat:
             to_rich("<b>microdesk</b> — terminal chat. /help for commands, Ctrl-D to leave.")
         )
         ticker = asyncio.create_task(self._tick_forever())
+        if self.s.settings.KNOWLEDGE_DIR.is_dir():  # new or changed documents, in the background
+            self._indexing = asyncio.create_task(self._index_quietly())
         try:
             while True:
                 try:
@@ -110,6 +115,12 @@ class ConsoleChat:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+
+    async def _index_quietly(self) -> None:
+        try:
+            await self.s.knowledge.aingest_dir()
+        except Exception:
+            log.exception("reading the knowledge folder failed")
 
     async def _tick_forever(self) -> None:
         async def show(reply: Reply) -> None:
