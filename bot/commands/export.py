@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from bot.commands.reply import Document, Reply
 from bot.services import dates
-from bot.services.export import export_all, file_names
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -28,6 +27,8 @@ class ExportCommands:
 
     async def export(self, args: str) -> list[Reply]:
         """Send the calendar and the spreadsheet, one file each."""
+        from bot.services.export import export_all, file_names  # icalendar: on first use
+
         now, tz = self.s.clock.now(), self.s.prefs.tz
         files = export_all(self.s.sessions, tz, now)
         ics_name, csv_name = file_names(dates.to_local(now, tz).date())
