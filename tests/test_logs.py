@@ -19,7 +19,7 @@ def test_secrets_in_messages_args_and_tracebacks_are_redacted(
         raise RuntimeError("auth failed for sk-local-key")
     except RuntimeError:
         log.exception("call failed")
-    logging.getLogger("httpx").warning("url 123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    logging.getLogger("httpx").warning("url 1234567:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     err = capsys.readouterr().err
     assert "sekrit" not in err and "sk-local-key" not in err and "AAAAAAAAAA" not in err
     assert err.count(REDACTED) >= 3

@@ -55,7 +55,7 @@ from aiohttp import web
 JSON = dict[str, Any]
 T = TypeVar("T")
 
-DEFAULT_TOKEN = "7000000001:AAFakeTokenForTestsOnly-0123456789abcd"
+DEFAULT_TOKEN = "7000000001:fake-token-for-tests-only"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
