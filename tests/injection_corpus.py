@@ -25,6 +25,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from tests.retrieval_helpers import pack_pdf
+
 OWN_HOST = "cal.nordlicht.example"  # in the owner's documents (tests/test_injection.py)
 IBAN = "DE02 1203 0000 0000 2020 51"
 
@@ -239,19 +241,7 @@ def pdf_with_hidden_text(visible: str, hidden: str) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pack_pdf(objects)
 
 
 def _pdf_string(text: str) -> str:

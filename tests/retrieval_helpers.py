@@ -89,6 +89,11 @@ def pdf_with_streams(streams: list[bytes], *, raw_lengths: bool = True) -> bytes
         kids.append(len(objects))
     refs = b" ".join(b"%d 0 R" % k for k in kids)
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))
+    return pack_pdf(objects)
+
+
+def pack_pdf(objects: list[bytes]) -> bytes:
+    """A PDF file from its numbered objects (1 is the catalog): header, objects, xref, trailer."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
