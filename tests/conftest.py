@@ -11,6 +11,8 @@ import pytest
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
+from bot.tg.app import TelegramAdapter
+from tests.fakes.botapi import FakeBotAPI
 
 pytest_plugins = ["tests.pg"]  # the db_url fixture: SQLite, and PostgreSQL where marked
 
@@ -63,3 +65,22 @@ async def botapi() -> AsyncIterator[object]:
     await server.start()
     yield server
     await server.stop()
+
+
+def services_for(tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock) -> Services:
+    """Services whose Telegram root is the fake Bot API."""
+    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
+    return build_services(settings, clock)
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
+) -> AsyncIterator[TelegramAdapter]:
+    """The real Application, polling the fake Bot API, scheduler ticking every 50 ms."""
+    services = services_for(tmp_path, botapi, clock)
+    adapter = TelegramAdapter(services, tick_seconds=0.05)
+    await adapter.startup(poll_timeout=1)
+    yield adapter
+    await adapter.shutdown()
+    services.close()

@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, STRANGER, make_settings
+from tests.conftest import OWNER, STRANGER, services_for
 from tests.fakes.botapi import FakeBotAPI
 
 pytestmark = pytest.mark.asyncio
-
-
-def services_for(tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock) -> Services:
-    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
-    return build_services(settings, clock)
-
-
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
-    services = services_for(tmp_path, botapi, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 async def say(botapi: FakeBotAPI, text: str, contains: str, user: int = OWNER) -> dict:

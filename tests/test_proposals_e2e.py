@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +12,9 @@ from bot.clock import FrozenClock
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, STRANGER
 from tests.fakes.botapi import FakeBotAPI
-from tests.test_bot_e2e import say, services_for
+from tests.test_bot_e2e import say
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
-    services = services_for(tmp_path, botapi, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 async def card_for(botapi: FakeBotAPI, text: str) -> dict[str, Any]:
