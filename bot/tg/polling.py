@@ -16,7 +16,8 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 
 from bot.crashpoints import crash_point
-from bot.services.inbox import CURRENT_UPDATE, Inbox
+from bot.services.inbox import Inbox
+from bot.tg.worker import InboxWorker
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -28,6 +29,7 @@ class DurablePoller:
     ) -> None:
         self.app = app
         self.inbox = inbox
+        self.worker = InboxWorker(app, inbox)
         self.allowed_updates = allowed_updates
         self.timeout = timeout
         self._backoff = 1.0
@@ -37,13 +39,14 @@ class DurablePoller:
     def stop(self) -> None:
         """Stop after the update being handled (an idle long poll is cut short)."""
         self._stopping = True
+        self.worker.stop()
         if self._fetching is not None:
             self._fetching.cancel()
 
     async def run(self) -> None:
         """Finish what a crash left, then poll until stopped."""
         await asyncio.to_thread(self.inbox.recover)
-        await self.drain()
+        await self.worker.drain()
         offset = await asyncio.to_thread(self.inbox.next_offset)
         while not self._stopping:
             self._fetching = asyncio.create_task(self._fetch(offset))
@@ -62,7 +65,7 @@ class DurablePoller:
             crash_point("after_persist")
             if updates:
                 offset = max(u.update_id for u in updates) + 1
-            await self.drain()
+            await self.worker.drain()
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...] | None:
         try:
@@ -87,32 +90,6 @@ class DurablePoller:
             return None
         self._backoff = 1.0
         return updates
-
-    async def drain(self) -> None:
-        """Handle every stored update not handled yet, in order."""
-        while not self._stopping:
-            waiting = await asyncio.to_thread(self.inbox.waiting)
-            if not waiting:
-                return
-            for pending in waiting:
-                if self._stopping:
-                    return
-                await self._handle(pending.update_id, pending.payload)
-
-    async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
-        if not await asyncio.to_thread(self.inbox.claim, update_id):
-            return
-        crash_point("after_claim")
-        token = CURRENT_UPDATE.set(update_id)
-        try:
-            update = Update.de_json(payload, self.app.bot)
-            await self.app.process_update(update)
-        except Exception:
-            log.exception("update %s could not be handled", update_id)
-        finally:
-            CURRENT_UPDATE.reset(token)
-        crash_point("after_handler")
-        await asyncio.to_thread(self.inbox.finish, update_id)
 
 
 def _seconds(value: object) -> float:

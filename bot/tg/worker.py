@@ -1,0 +1,59 @@
+"""Handle what the inbox holds: each stored update once, in order, across crashes.
+
+Both ways updates arrive — our long-polling loop (:mod:`bot.tg.polling`) and the webhook
+(:mod:`bot.tg.webhook`) — store an update first and then ask this worker to drain the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.crashpoints import crash_point
+from bot.services.inbox import CURRENT_UPDATE, Inbox
+
+log = logging.getLogger(__name__)
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+class InboxWorker:
+    def __init__(self, app: App, inbox: Inbox) -> None:
+        self.app = app
+        self.inbox = inbox
+        self.stopping = False
+        self._lock = asyncio.Lock()
+
+    def stop(self) -> None:
+        """Stop after the update being handled."""
+        self.stopping = True
+
+    async def drain(self) -> None:
+        """Handle every stored update not handled yet, in order (one drain at a time)."""
+        async with self._lock:
+            while not self.stopping:
+                waiting = await asyncio.to_thread(self.inbox.waiting)
+                if not waiting:
+                    return
+                for pending in waiting:
+                    if self.stopping:
+                        return
+                    await self._handle(pending.update_id, pending.payload)
+
+    async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
+        if not await asyncio.to_thread(self.inbox.claim, update_id):
+            return
+        crash_point("after_claim")
+        token = CURRENT_UPDATE.set(update_id)
+        try:
+            update = Update.de_json(payload, self.app.bot)
+            await self.app.process_update(update)
+        except Exception:
+            log.exception("update %s could not be handled", update_id)
+        finally:
+            CURRENT_UPDATE.reset(token)
+        crash_point("after_handler")
+        await asyncio.to_thread(self.inbox.finish, update_id)
