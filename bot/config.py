@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import SettingsError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook's secret_token accepts
 
 
 def parse_hhmm(value: str) -> time:
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     BRIEFING_TIME: str = "08:00"
     LLM_MONTHLY_TOKEN_BUDGET: int = Field(default=2_000_000, ge=0)
     WEBHOOK_URL: str | None = None
-    WEBHOOK_SECRET: SecretStr | None = None
+    WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
 
     @field_validator("TIMEZONE")
@@ -84,6 +85,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("WEBHOOK_URL"):
+                raise ValueError("required when WEBHOOK_URL is set")
+            return None
+        if not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 1-256 characters: letters, digits, _ and - only")
+        return value
 
     @field_validator("OWNER_TELEGRAM_ID", "DATABASE_URL", mode="before")
     @classmethod

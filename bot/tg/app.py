@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import (
     BotCommand,
@@ -41,6 +41,7 @@ from bot.crashpoints import crash_point
 from bot.tg import business, documents, render
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
+from bot.tg.webhook import LISTEN_ALL, WebhookServer
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -50,10 +51,20 @@ STOP_GRACE_SECONDS = 30.0
 REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
 
 
+class Intake(Protocol):
+    """How updates arrive: our long-polling loop or the webhook server, both into the inbox."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class TelegramAdapter:
     """Builds the Application for the owner and runs the scheduled sends beside it."""
 
-    def __init__(self, services: Services, *, tick_seconds: float = 20.0) -> None:
+    def __init__(
+        self, services: Services, *, tick_seconds: float = 20.0, webhook_host: str = LISTEN_ALL
+    ) -> None:
         settings = services.settings
         if settings.TELEGRAM_BOT_TOKEN is None or settings.OWNER_TELEGRAM_ID is None:
             raise ValueError("TELEGRAM_BOT_TOKEN and OWNER_TELEGRAM_ID are required")
@@ -61,10 +72,11 @@ class TelegramAdapter:
         self.owner = settings.OWNER_TELEGRAM_ID
         self.conversation: Conversation = build_conversation(services)
         self.tick_seconds = tick_seconds
+        self.webhook_host = webhook_host
         self._ticker: asyncio.Task[None] | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
-        self._polling: DurablePoller | None = None
+        self._intake: Intake | None = None
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -74,7 +86,7 @@ class TelegramAdapter:
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .updater(None)  # our DurablePoller persists updates before confirming them
+            .updater(None)  # our poller or webhook persists updates before confirming them
             .build()
         )
         owner_private = (
@@ -102,22 +114,42 @@ class TelegramAdapter:
         self._indexer = asyncio.create_task(self._index_knowledge(), name="microdesk-ingest")
 
     async def startup(self, *, poll_timeout: int = 30) -> None:
-        """Start the bot inside a running event loop: handlers, scheduler, durable polling."""
+        """Start the bot inside a running event loop: handlers, scheduler, updates coming in."""
         await self.app.initialize()
         await self._started(self.app)
         await self.app.start()
-        self._polling = DurablePoller(self.app, self.s.inbox, ALLOWED_UPDATES, timeout=poll_timeout)
-        self._poller = asyncio.create_task(self._polling.run(), name="microdesk-poller")
+        self._intake = await self._open_intake(poll_timeout)
+        self._receiver = asyncio.create_task(self._intake.run(), name="microdesk-intake")
+
+    async def _open_intake(self, poll_timeout: int) -> Intake:
+        """The webhook when WEBHOOK_URL is set, else long polling (after removing any webhook)."""
+        settings = self.s.settings
+        if settings.WEBHOOK_URL is None:
+            info = await self.app.bot.get_webhook_info()
+            if info.url:  # getUpdates answers 409 Conflict while a webhook is set
+                log.info("a webhook was set; deleting it to poll (pending updates are kept)")
+                await self.app.bot.delete_webhook(drop_pending_updates=False)
+            return DurablePoller(self.app, self.s.inbox, ALLOWED_UPDATES, timeout=poll_timeout)
+        assert settings.WEBHOOK_SECRET is not None  # the settings require it with WEBHOOK_URL
+        return WebhookServer(
+            self.app,
+            self.s.inbox,
+            ALLOWED_UPDATES,
+            url=settings.WEBHOOK_URL,
+            secret=settings.WEBHOOK_SECRET.get_secret_value(),
+            port=settings.WEBHOOK_PORT,
+            host=self.webhook_host,
+        )
 
     async def shutdown(self) -> None:
-        if self._poller is not None and self._polling is not None:
-            self._polling.stop()  # the update being handled finishes first
-            done, _ = await asyncio.wait({self._poller}, timeout=STOP_GRACE_SECONDS)
+        if self._receiver is not None and self._intake is not None:
+            self._intake.stop()  # the update being handled finishes first
+            done, _ = await asyncio.wait({self._receiver}, timeout=STOP_GRACE_SECONDS)
             if not done:
-                self._poller.cancel()
+                self._receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._poller
-            self._poller = None
+                await self._receiver
+            self._receiver = None
         if self.app.running:
             await self.app.stop()
         await self._stopped(self.app)
@@ -133,9 +165,9 @@ class TelegramAdapter:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.startup()
-        assert self._poller is not None
+        assert self._receiver is not None
         waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait({waiter, self._poller}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, self._receiver}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         await self.shutdown()
 

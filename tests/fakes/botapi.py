@@ -583,6 +583,7 @@ class FakeBotAPI:
         self.business_connections: dict[str, JSON] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook: JSON | None = None
+        self.webhook_error: str | None = None  # getWebhookInfo's last_error_message, when set
         # faults
         self._fail: dict[str, deque[BotAPIError]] = {}
         self._delays: dict[str, _Delay] = {}
@@ -840,6 +841,11 @@ class FakeBotAPI:
         self._pending.sort(key=lambda u: int(u["update_id"]))
         self._wake()
         return update
+
+    def acknowledge(self, update_id: int) -> None:
+        """The webhook answered 200 for this update: Telegram forgets it (see fakes.webhook)."""
+        self.confirmed_updates.extend(u for u in self._pending if u["update_id"] == update_id)
+        self._pending = [u for u in self._pending if u["update_id"] != update_id]
 
     @property
     def pending_updates(self) -> list[JSON]:
@@ -1229,11 +1235,15 @@ class FakeBotAPI:
 
     def _get_webhook_info(self, call: Call) -> JSON:
         webhook = self.webhook or {}
-        return {
+        info: JSON = {
             "url": webhook.get("url", ""),
             "has_custom_certificate": False,
             "pending_update_count": len(self._pending),
         }
+        if self.webhook is not None and self.webhook_error is not None:
+            info["last_error_date"] = self._now()
+            info["last_error_message"] = self.webhook_error
+        return info
 
     def _get_business_connection(self, call: Call) -> JSON:
         connection = self.business_connections.get(str(call.params.get("business_connection_id")))
