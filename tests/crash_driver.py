@@ -2,7 +2,8 @@
 
     python -m tests.crash_driver POINT AFTER     (POINT "none" runs without a crash point)
 
-Settings come from the environment, as for `microdesk run`.
+Settings come from the environment, as for `microdesk run` (WEBHOOK_URL set: webhook mode,
+listening on 127.0.0.1 only).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def main() -> None:
     if point != "none":
         arm(point, after)
     services = build_services(load_settings(env_file=False))
-    adapter = TelegramAdapter(services, tick_seconds=0.2)
+    adapter = TelegramAdapter(services, tick_seconds=0.2, webhook_host="127.0.0.1")
     asyncio.run(_serve(adapter))
 
 

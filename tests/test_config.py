@@ -69,3 +69,17 @@ def test_a_mapping_is_all_that_is_read(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("BRIEFING_TIME", "09:15")
     s = load_settings({"OPENAI_MODEL": "m"})
     assert s.TIMEZONE == "UTC" and s.BRIEFING_TIME == "08:00" and s.OPENAI_MODEL == "m"
+
+
+def test_webhook_mode_requires_a_secret_telegram_accepts() -> None:
+    url = "https://bot.example.invalid/hook"
+    with pytest.raises(SettingsError) as missing:
+        load_settings({"WEBHOOK_URL": url, "WEBHOOK_SECRET": ""})
+    assert str(missing.value) == "Bad setting WEBHOOK_SECRET: required when WEBHOOK_URL is set"
+    with pytest.raises(SettingsError) as bad:
+        load_settings({"WEBHOOK_URL": url, "WEBHOOK_SECRET": "has spaces/and slashes"})
+    assert str(bad.value).startswith("Bad setting WEBHOOK_SECRET:")
+    assert "spaces" not in str(bad.value)  # the value itself is never echoed
+    good = load_settings({"WEBHOOK_URL": url, "WEBHOOK_SECRET": "Ab_9-x"})
+    assert url == good.WEBHOOK_URL and "Ab_9-x" in good.secrets()
+    assert load_settings({"WEBHOOK_SECRET": "Ab_9-x"}).WEBHOOK_URL is None  # polling

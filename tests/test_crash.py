@@ -2,7 +2,8 @@
 
 Invariants after every restart: each accepted /add produced exactly one task (none lost, none
 handled twice), every update was confirmed, and `PRAGMA integrity_check` is ok. The random-kill
-loop runs a reduced count in the gate; `--slow` runs 100 iterations.
+loop runs a reduced count in the gate; `--slow` runs 100 iterations. In webhook mode, a kill
+between storing an update and answering 200 makes Telegram post it again: handled once.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.conftest import OWNER, TOKEN
 from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.webhook import WebhookCaller, free_port
 
 pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,4 +134,40 @@ async def test_random_kills(
         await bot_proc.kill()
     await bot_proc.start()
     await settle(botapi, tmp_path, sorted(expected), timeout=60)
+    assert integrity(tmp_path) == "ok"
+
+
+def inbox_rows(data: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(data / "microdesk.db") as db:
+        return [(row[0], row[1]) for row in db.execute("SELECT update_id, status FROM inbox")]
+
+
+async def test_webhook_kill_after_persist_then_redelivery_is_handled_once(
+    tmp_path: Path, botapi: FakeBotAPI, bot_proc: Bot
+) -> None:
+    port = free_port()
+    bot_proc.env.update(
+        WEBHOOK_URL="https://bot.example.invalid/hook",
+        WEBHOOK_SECRET="crash-test-secret",
+        WEBHOOK_PORT=str(port),
+    )
+    telegram = WebhookCaller(botapi, f"http://127.0.0.1:{port}")
+    await bot_proc.start("after_persist")
+    await botapi.wait_for(lambda: botapi.webhook, timeout=60, what="setWebhook")
+    update = botapi.send_message("/add Webhook crash task tomorrow", user_id=OWNER)
+    with pytest.raises(aiohttp.ClientError):  # killed after storing, before the 200
+        await telegram.deliver(update)
+    assert await bot_proc.wait_killed() == -signal.SIGKILL
+    assert inbox_rows(tmp_path) == [(update["update_id"], "new")]
+    assert update in botapi.pending_updates  # no 200: Telegram still holds it
+
+    await bot_proc.start()
+    await botapi.wait_for(lambda: len(botapi.calls_to("setWebhook")) == 2, timeout=60)
+    assert await telegram.deliver(update) == 200  # Telegram posts it again
+    later = botapi.send_message("/tasks", user_id=OWNER)
+    assert await telegram.deliver(later) == 200
+    await botapi.wait_for_message(OWNER, "Webhook crash task", timeout=30, after=1)
+    assert titles(tmp_path) == ["Webhook crash task"]
+    added = [m for m in botapi.bot_messages(OWNER) if m["text"].startswith("Added")]
+    assert len(added) == 1 and not botapi.pending_updates
     assert integrity(tmp_path) == "ok"

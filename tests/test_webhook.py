@@ -8,7 +8,6 @@ removes the webhook.
 from __future__ import annotations
 
 import logging
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,16 +20,10 @@ from bot.tg.app import ALLOWED_UPDATES, REFUSAL, TelegramAdapter
 from bot.tg.webhook import MAX_BODY
 from tests.conftest import OWNER, STRANGER, make_settings
 from tests.fakes.botapi import FakeBotAPI
-from tests.fakes.webhook import WebhookCaller
+from tests.fakes.webhook import WebhookCaller, free_port
 
 WEBHOOK_URL = "https://bot.example.invalid/tg/hook"
 SECRET = "webhook-secret_for-tests-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Hooked:

@@ -14,6 +14,7 @@ it pending, as Telegram would post it again.
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,13 @@ from tests.fakes.botapi import JSON, FakeBotAPI
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 REGISTERED = object()  # post with the secret the bot gave setWebhook
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free right now, for the bot's WEBHOOK_PORT."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class WebhookCaller:
