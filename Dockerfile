@@ -21,6 +21,6 @@ RUN pip install . && rm -rf /app/build
 
 USER microdesk
 VOLUME ["/data"]
-# Only for webhook mode (WEBHOOK_URL set): publish WEBHOOK_PORT, see compose.yaml.
-# EXPOSE 8443
+# No EXPOSE: long polling needs no port. Webhook mode listens on 0.0.0.0:WEBHOOK_PORT (8443);
+# compose.webhook.yaml publishes it.
 CMD ["microdesk", "run"]

@@ -30,7 +30,7 @@ log = logging.getLogger("microdesk")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microdesk", description=__doc__)
     verbs = parser.add_subparsers(dest="verb")
-    verbs.add_parser("run", help="the Telegram bot (long polling)")
+    verbs.add_parser("run", help="the Telegram bot (long polling; a webhook if WEBHOOK_URL is set)")
     verbs.add_parser("chat", help="the same assistant in the terminal")
     add_knowledge_verbs(verbs)
     add_backup_verbs(verbs)

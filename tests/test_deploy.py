@@ -1,4 +1,5 @@
-"""The deployment files start the real console script, keep data in one place, expose no port.
+"""The deployment files start the real console script, keep data in one place, expose no port
+(except webhook mode's, through compose.webhook.yaml).
 
 Docker cannot run here, so these read the files: compose.yaml with yaml, the Dockerfile's
 instructions, the systemd unit with configparser, against pyproject.toml and the CLI parser.
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from bot.__main__ import _parser
+from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +53,7 @@ def test_the_dockerfile_runs_the_console_script_as_a_user_with_data_in_a_volume(
     env = " ".join(args for op, args in steps if op == "ENV")
     assert "DATA_DIR=/data" in env
     assert "pip install ." in " ".join(args for op, args in steps if op == "RUN")
-    assert not [args for op, args in steps if op == "EXPOSE"]  # only the webhook's, commented
+    assert not [args for op, args in steps if op == "EXPOSE"]  # compose.webhook.yaml publishes
 
 
 def test_the_image_gets_everything_pip_install_needs_and_no_secret() -> None:
@@ -74,7 +76,19 @@ def test_compose_keeps_data_in_a_volume_and_publishes_no_port() -> None:
     assert target == "/data" and volume in compose["volumes"]
     assert service["env_file"] == ".env"
     assert service.get("command") is None  # the image's CMD: microdesk run
-    assert '#   - "8443:8443"' in (ROOT / "compose.yaml").read_text()
+    assert "compose.webhook.yaml" in (ROOT / "compose.yaml").read_text()
+
+
+def test_the_webhook_override_publishes_only_webhook_port_on_loopback() -> None:
+    base = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    override = yaml.safe_load((ROOT / "compose.webhook.yaml").read_text())
+    assert override["services"].keys() == base["services"].keys()
+    [service] = override["services"].values()
+    assert service.keys() == {"ports"}
+    [mapping] = service["ports"]
+    port = "${WEBHOOK_PORT:-8443}"  # the bot's setting (.env), default as in SPEC
+    assert mapping == f"127.0.0.1:{port}:{port}"
+    assert str(Settings.model_fields["WEBHOOK_PORT"].default) in port
 
 
 def test_the_systemd_unit_starts_the_venv_console_script_hardened() -> None:

@@ -219,6 +219,30 @@ async def test_no_token_and_no_ai_are_skipped_not_failed(tmp_path: Path) -> None
     assert not (tmp_path / "microdesk.db").exists()  # the doctor created nothing
 
 
+async def test_webhook_mode_checks_what_telegram_reports(
+    tmp_path: Path, good: dict[str, str], botapi: FakeBotAPI
+) -> None:
+    hook = {"WEBHOOK_URL": "https://desk.example.invalid/tg", "WEBHOOK_SECRET": "doctor-secret"}
+    load = loader(tmp_path, good, **hook)
+    assert "webhook" not in await check(loader(tmp_path, good))  # polling: no such check
+    found = await check(load)
+    assert failing(found) == [] and found["webhook"].skipped  # run registers it at start
+    botapi.webhook = {"url": "https://old.example.invalid/x", "secret_token": "doctor-secret"}
+    found = await check(load)
+    assert failing(found) == ["webhook"] and "old.example.invalid" in found["webhook"].detail
+    botapi.webhook["url"] = hook["WEBHOOK_URL"]
+    botapi.webhook_error = "Wrong response from the webhook: 502 Bad Gateway"
+    found = await check(load)
+    assert failing(found) == ["webhook"] and "502 Bad Gateway" in found["webhook"].detail
+    assert "port 8443" in found["webhook"].fix
+    botapi.webhook_error = None
+    found = await check(load)
+    assert (
+        failing(found) == [] and "calls https://desk.example.invalid/tg" in found["webhook"].detail
+    )
+    assert "doctor-secret" not in str(found)
+
+
 # --- the command line ---------------------------------------------------------------------------
 
 

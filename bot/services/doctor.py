@@ -79,6 +79,8 @@ async def run_checks(
         await check_telegram(settings, transport),
         check_owner(settings),
     ]
+    if settings.WEBHOOK_URL is not None:
+        found.append(await check_webhook(settings, transport))
     return scrub(found, settings.secrets())
 
 
@@ -315,6 +317,37 @@ def _get_me_check(response: httpx.Response) -> Check:
         fix = "try again later; check TELEGRAM_API_BASE_URL if it persists"
         return failed(name, f"Telegram answered HTTP {response.status_code}", fix)
     return passed(name, f"works: the bot is @{username}")
+
+
+async def check_webhook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
+    """Webhook mode: Telegram calls WEBHOOK_URL, and says whether its last call failed."""
+    name, url = "webhook", settings.WEBHOOK_URL
+    token = settings.TELEGRAM_BOT_TOKEN
+    if token is None or url is None:
+        return skipped(name, "needs TELEGRAM_BOT_TOKEN to ask Telegram")
+    root = settings.TELEGRAM_API_BASE_URL
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
+            response = await client.get(f"{root}/bot{token.get_secret_value()}/getWebhookInfo")
+    except httpx.HTTPError as exc:
+        fix = "check the internet connection, or TELEGRAM_API_BASE_URL"
+        return failed(name, f"cannot ask Telegram ({_why(exc)})", fix)
+    try:
+        info = response.json()["result"]
+        registered, error = str(info["url"]), info.get("last_error_message")
+        waiting = int(info.get("pending_update_count", 0))
+    except (ValueError, KeyError, TypeError):
+        return failed(name, f"Telegram answered HTTP {response.status_code}", "try again later")
+    shown = _without_credentials(url)
+    if not registered:
+        return skipped(name, f"not registered yet: `microdesk run` registers {shown}")
+    if registered != url:
+        fix = "restart the bot: it registers WEBHOOK_URL at start"
+        return failed(name, f"Telegram calls {_without_credentials(registered)}, not {shown}", fix)
+    if error:
+        fix = f"check that the HTTPS proxy forwards {shown} to port {settings.WEBHOOK_PORT}"
+        return failed(name, f"Telegram's last call failed: {error} ({waiting} waiting)", fix)
+    return passed(name, f"Telegram calls {shown} ({waiting} update(s) waiting)")
 
 
 def check_owner(settings: Settings) -> Check:
