@@ -53,8 +53,7 @@ def run_bot(services: Services) -> int:
         return 2
     adapter = TelegramAdapter(services)
     log.info("starting the bot for owner %s", settings.OWNER_TELEGRAM_ID)
-    adapter.run()
-    return 0
+    return 0 if adapter.run() else 1  # 1 lets a supervisor (systemd, Docker) restart it
 
 
 def run_chat(services: Services) -> int:

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.app import build_services
@@ -196,3 +197,26 @@ async def test_polling_without_a_webhook_deletes_nothing(
     botapi.send_message("/help", user_id=OWNER)
     await botapi.wait_for_message(OWNER)
     assert botapi.calls_to("getWebhookInfo") and not botapi.calls_to("deleteWebhook")
+
+
+async def test_a_url_telegram_refuses_stops_the_bot_with_one_clear_line(
+    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        TELEGRAM_API_BASE_URL=botapi.base_url,
+        WEBHOOK_URL="http://desk.example.invalid/tg",  # Telegram calls HTTPS URLs only
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_PORT=str(free_port()),
+    )
+    adapter = TelegramAdapter(build_services(settings, clock), webhook_host="127.0.0.1")
+    assert await adapter.serve() is False  # `microdesk run` exits 1
+    [refused] = [r for r in caplog.records if "refused WEBHOOK_URL" in r.getMessage()]
+    assert "https url must be provided" in refused.getMessage().lower()
+    assert botapi.webhook is None and SECRET not in caplog.text
+
+
+async def test_after_shutdown_the_port_is_closed(tmp_path: Path, hooked: Hooked) -> None:
+    await hooked.adapter.shutdown()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await hooked.caller.post({"update_id": 1})

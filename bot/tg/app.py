@@ -155,11 +155,12 @@ class TelegramAdapter:
         await self._stopped(self.app)
         await self.app.shutdown()
 
-    def run(self) -> None:
-        """Serve until SIGINT or SIGTERM (the `run` verb)."""
-        asyncio.run(self._serve())
+    def run(self) -> bool:
+        """Serve until SIGINT or SIGTERM (the `run` verb); False if updates stopped coming in."""
+        return asyncio.run(self.serve())
 
-    async def _serve(self) -> None:
+    async def serve(self) -> bool:
+        """Start, then stop cleanly on SIGINT / SIGTERM or when updates stop coming in."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -169,7 +170,9 @@ class TelegramAdapter:
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, self._receiver}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
+        failed = self._receiver.done()  # e.g. Telegram refused the token or WEBHOOK_URL (logged)
         await self.shutdown()
+        return not failed
 
     async def _stopped(self, app: App) -> None:
         if self._indexer is not None:

@@ -128,11 +128,13 @@ class WebhookServer:
         if not fresh:
             log.info("webhook: update %s was delivered again; stored once", update["update_id"])
         crash_point("after_persist")
-        response = web.Response(status=200)
-        await response.prepare(request)
-        await response.write_eof()
-        self.trigger()
-        return response
+        try:
+            response = web.Response(status=200)
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        finally:
+            self.trigger()  # stored, so handled even if Telegram hung up before our answer
 
     def trigger(self) -> None:
         """Drain soon: one drain at a time, and a burst of triggers adds at most one more pass."""
