@@ -28,7 +28,7 @@ async def test_quarterly_deadline_listed_in_local_time_and_rolled_by_done(
 ) -> None:
     added = await say(botapi, "/add File VAT return every quarter due Jan 31", "Added")
     assert "File VAT return" in added["text"] and "Sun 31 Jan 2027" in added["text"]
-    listed = await say(botapi, "/tasks", "Tasks")
+    listed = await say(botapi, "/tasks", "open task")
     assert "every quarter" in listed["text"] and "31 Jan 2027" in listed["text"]
     before = len(botapi.bot_messages(OWNER))
     botapi.press_button(
@@ -52,7 +52,7 @@ async def test_quarterly_deadline_listed_in_local_time_and_rolled_by_done(
     )
     stale = await botapi.wait_for_message(OWNER, contains="changed since", after=before)
     assert stale
-    again = await say(botapi, "/tasks", "Tasks")
+    again = await say(botapi, "/tasks", "open task")
     assert "30 Apr 2027" in again["text"]
 
 
