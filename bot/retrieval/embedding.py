@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # numpy loads on the first embedding, not at the bot's start
     import numpy as np
     import numpy.typing as npt
 
-    
+    Vectors = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
