@@ -122,17 +122,6 @@ async def test_snooze_button_offers_presets(bot: TelegramAdapter, botapi: FakeBo
     assert bot.s.tasks.list()[0].due_at == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
-async def test_long_lists_are_split_under_4096(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:
-    for i in range(45):
-        bot.s.tasks.add(f"Task number {i} with a reasonably long title to fill lines tomorrow")
-    before = len(botapi.bot_messages(OWNER))
-    botapi.send_message("/tasks", user_id=OWNER)
-    await botapi.wait_for(lambda: len(botapi.bot_messages(OWNER)) >= before + 2)
-    pieces = botapi.bot_messages(OWNER)[before:]
-    assert all(len(p["text"]) <= 4096 for p in pieces)
-    assert "reply_markup" in pieces[-1]
-
-
 async def test_command_menu_matches_the_handlers(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:
     [call] = [c for c in botapi.calls if c.method == "setMyCommands"]
     names = {c["command"] for c in call.params["commands"]}

@@ -134,3 +134,17 @@ async def test_a_stale_page_button_shows_the_current_last_page(
     current = await press(botapi, second, "More ▸", "30 open tasks")
     assert listed_ids(current) == list(range(41, 71))
     assert not {"More ▸", "◂ Back"} & set(labels(current))
+
+
+async def test_a_page_of_long_titles_stays_one_message_under_4096(
+    bot: TelegramAdapter, botapi: FakeBotAPI
+) -> None:
+    for n in range(45):
+        bot.s.tasks.add(f"Task {n:02d} " + "with a long title to fill the lines " * 7 + "tomorrow")
+    first = await ask(botapi, "/tasks", "open tasks")
+    assert len(first["text"]) <= 4096
+    shown = len(listed_ids(first))
+    assert 1 <= shown < 30 and f"the next {shown} by due date" in first["text"]
+    assert labels(first)[-1] == "More ▸"
+    rest = await press(botapi, first, "More ▸", f"{shown + 1} to ")
+    assert listed_ids(rest)[0] == shown + 1 and len(rest["text"]) <= 4096
