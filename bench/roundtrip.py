@@ -284,7 +284,7 @@ async def _round_trips(
         if pressed.replies[0].method != "answerCallbackQuery":
             raise AssertionError(f"button: first answer was {pressed.replies[0].method}")
         listed = await bot.request(partial(ba.send_message, "/tasks", user_id=OWNER))
-        expect(listed, "Tasks", "/tasks")
+        expect(listed, "open tasks", "/tasks")
         asked = None
         if ask:
             question = ASK_QUESTIONS[i % len(ASK_QUESTIONS)]

@@ -66,7 +66,7 @@ async def test_a_new_time_zone_changes_how_tasks_show_dates(
     added = await say(botapi, "/add Call the supplier Dec 1 3am", "Added")
     assert "Tue 1 Dec 03:00" in added  # Berlin
     await say(botapi, "/settings timezone America/New_York", "Time zone")
-    listed = await say(botapi, "/tasks", "Tasks")
+    listed = await say(botapi, "/tasks", "open task")
     assert "Mon 30 Nov 21:00" in listed and "1 Dec" not in listed  # the same instant in New York
     shown = await say(botapi, "/settings", "Time zone")
     assert "Time zone: America/New_York" in shown

@@ -75,8 +75,26 @@ def test_a_date_only_task_is_not_overdue_until_its_day_ends(
     task = services.tasks.add("Pay rent tomorrow")
     clock.advance(timedelta(days=1, hours=2))  # tomorrow, 11:00 UTC, past the 09:00 marker
     assert not services.tasks.is_overdue(services.tasks.get(task.id), clock.now())
+    assert services.tasks.list("overdue") == []  # the list's query agrees
     clock.advance(timedelta(hours=12))  # the day after, in Berlin
     assert services.tasks.is_overdue(services.tasks.get(task.id), clock.now())
+    assert [t.id for t in services.tasks.list("overdue")] == [task.id]
+
+
+def test_a_page_counts_the_whole_list_and_clamps_a_stale_offset(services: Services) -> None:
+    for n in range(7):
+        services.tasks.add(f"Job {n} in {n + 1} days @maria")
+    services.tasks.add("Undated job")
+    page = services.tasks.page(None, 3, 3)
+    assert (page.offset, page.total) == (3, 8)
+    assert [t.title for t in page.tasks] == ["Job 3", "Job 4", "Job 5"]
+    last = services.tasks.page(None, 99, 3)  # the list shrank since the button was sent
+    assert (last.offset, [t.title for t in last.tasks]) == (6, ["Job 6", "Undated job"])
+    maria = services.tasks.page("@maria", 6, 3)
+    assert (maria.total, [t.title for t in maria.tasks]) == (7, ["Job 6"])
+    assert services.tasks.page("week", 0, 30).total == 7
+    with pytest.raises(UserInputError, match="today, week, overdue"):
+        services.tasks.page("@", 0, 3)
 
 
 def test_snooze_edit_delete(services: Services) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.commands.backup import weekly_backup
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
-from bot.commands.tasks import task_buttons
+from bot.commands.task_list import task_buttons
 from bot.services.clients import Summary
 from bot.services.scheduler import DueReminder
 

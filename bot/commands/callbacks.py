@@ -21,6 +21,7 @@ ACTIONS: dict[str, int] = {
     "tx": 1,  # task delete: confirm
     "ty": 1,  # task delete: confirmed
     "tn": 1,  # task delete: cancelled
+    "tp": 2,  # task list page: filter ('' for all open tasks), offset of its first task
     "pa": 1,  # proposal approve
     "pe": 1,  # proposal edit
     "pr": 1,  # proposal reject

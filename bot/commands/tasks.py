@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.commands import callbacks
 from bot.commands.callbacks import BadCallback, Callback
 from bot.commands.render import completion_line, task_line, when
 from bot.commands.reply import Button, Reply, bold
+from bot.commands.task_list import PAGE_SIZE, due_stamp, page_reply, parse_page, task_buttons
 from bot.db.models import Task
 from bot.errors import UserInputError
 from bot.services.tasks import ADD_EXAMPLE
@@ -16,26 +18,12 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
 
-MAX_BUTTON_ROWS = 20
 SNOOZE_PRESETS = {
     "1h": ("1 hour", "in 1 hour"),
     "tm": ("Tomorrow 9:00", "tomorrow 9am"),
     "3d": ("3 days", "in 3 days"),
     "1w": ("Next week", "in 1 week"),
 }
-
-
-def due_stamp(task: Task) -> str:
-    """A short token of the task's current due instant, carried in the Done button."""
-    return "0" if task.due_at is None else format(int(task.due_at.timestamp()) // 60, "x")
-
-
-def task_buttons(task: Task) -> tuple[Button, Button]:
-    short = task.title if len(task.title) <= 18 else task.title[:17] + "…"
-    return (
-        Button(f"✓ #{task.id} {short}", callbacks.encode("td", task.id, due_stamp(task))),
-        Button("⏰ Snooze", callbacks.encode("ts", task.id)),
-    )
 
 
 def parse_id(args: str, usage: str) -> tuple[int, str]:
@@ -63,6 +51,7 @@ class TaskCommands:
         router.on_callback("tx", self.press_delete)
         router.on_callback("ty", self.press_delete_yes)
         router.on_callback("tn", self.press_delete_no)
+        router.on_callback("tp", self.press_page)
 
     def _line(self, task: Task) -> str:
         now = self.s.clock.now()
@@ -77,17 +66,23 @@ class TaskCommands:
         return [Reply("Added: " + self._line(task), buttons=(task_buttons(task),))]
 
     async def tasks(self, args: str) -> list[Reply]:
-        """List tasks, due first, with Done / Snooze buttons."""
+        """List open tasks a page at a time, due first, with Done / Snooze buttons."""
         which = args.strip().lower() or None
         if which == "done":
             return [self._completions()]
-        found = self.s.tasks.list(which)
-        label = f" ({which})" if which else ""
-        if not found:
-            return [Reply(f"No open tasks{label}. Add one with {ADD_EXAMPLE}")]
-        lines = [f"<b>Tasks{label}</b> — {len(found)}", *(self._line(t) for t in found)]
-        rows = tuple(task_buttons(t) for t in found[:MAX_BUTTON_ROWS])
-        return [Reply("\n".join(lines), buttons=rows)]
+        return [self._page(which, 0)]
+
+    async def press_page(self, cb: Callback) -> list[Reply]:
+        """◂ Back / More ▸ under a task list: the same message shows the other page."""
+        which, offset = parse_page(cb)
+        return [replace(self._page(which, offset), edit=True)]
+
+    def _page(self, which: str | None, offset: int) -> Reply:
+        page = self.s.tasks.page(which, offset, PAGE_SIZE)
+        if not page.total:
+            label = f" ({which})" if which else ""
+            return Reply(f"No open tasks{label}. Add one with {ADD_EXAMPLE}")
+        return page_reply(page, which, self._line)
 
     def _completions(self) -> Reply:
         done = self.s.tasks.completions()

@@ -6,9 +6,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from rich import progress as bars
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from bot.app import build_services
 from bot.commands.backup import human_size
@@ -18,10 +16,15 @@ from bot.services.backup import BackupInfo, DataPaths
 from bot.services.backup_archive import Progress
 from bot.services.restore import restore_backup, shared_data_lock
 
+if TYPE_CHECKING:  # rich loads only when a verb prints, not for every start of the bot
+    from rich.console import Console
+
 
 @contextmanager
 def progress_bar(console: Console, title: str) -> Iterator[Progress]:
     """A terminal bar fed by the `progress(done, total, label)` hook; gone when finished."""
+    from rich import progress as bars
+
     columns = (
         bars.TextColumn("{task.description}"),
         bars.BarColumn(),
@@ -89,6 +92,8 @@ def add_backup_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def run_backup_verb(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     console = Console()
     if args.verb == "backup":
         return backup_command(settings, Path(args.to) if args.to else None, console)

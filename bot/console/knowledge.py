@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-
-from rich import progress as bars
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from bot.app import Services
-from bot.console.chat import to_rich
+
+if TYPE_CHECKING:  # rich loads only when a verb prints, not for every start of the bot
+    from rich.console import Console
 
 KNOWLEDGE_VERBS = ("ingest", "ask")
 
@@ -26,6 +26,8 @@ def add_knowledge_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def run_knowledge_verb(services: Services, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     console = Console()
     if args.verb == "ask":
         return asyncio.run(_ask(services, args.question, console))
@@ -33,6 +35,8 @@ def run_knowledge_verb(services: Services, args: argparse.Namespace) -> int:
 
 
 def _ingest(services: Services, path: Path | None, rebuild: bool, console: Console) -> int:
+    from rich import progress as bars
+
     columns = (
         bars.TextColumn("{task.description}"),
         bars.BarColumn(),
@@ -59,6 +63,7 @@ def _ingest(services: Services, path: Path | None, rebuild: bool, console: Conso
 
 async def _ask(services: Services, question: str, console: Console) -> int:
     from bot.commands.build import build_conversation
+    from bot.console.chat import to_rich
 
     conversation = build_conversation(services)
     await services.knowledge.aingest_dir()  # incremental: only new or changed files are read

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import OPEN, Task, TaskCompletion
+
+
+@dataclass(frozen=True)
+class OpenFilter:
+    """Which open tasks a list shows; every field left None narrows nothing."""
+
+    assignee: str | None = None
+    due_before: datetime | None = None
+    # overdue as of (now, the instant the local day began): timed tasks after their instant,
+    # date-only ones after their day
+    overdue: tuple[datetime, datetime] | None = None
 
 
 def _open() -> Select[Task]:
@@ -17,6 +29,18 @@ def _open() -> Select[Task]:
 
 def _due_first(query: Select[Task]) -> Select[Task]:
     return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+
+
+def _filtered(which: OpenFilter) -> Select[Task]:
+    query = _open()
+    if which.assignee is not None:
+        query = query.where(Task.assignee == which.assignee)
+    if which.due_before is not None:
+        query = query.where(Task.due_at.is_not(None), Task.due_at < which.due_before)
+    if which.overdue is not None:
+        now, day_start = which.overdue
+        query = query.where(Task.due_at < now, or_(Task.has_time, Task.due_at < day_start))
+    return query
 
 
 class TaskRepo:
@@ -35,22 +59,29 @@ class TaskRepo:
         self.session.delete(task)
 
     def open_tasks(self, *, assignee: str | None = None) -> Sequence[Task]:
-        query = _open()
-        if assignee is not None:
-            query = query.where(Task.assignee == assignee)
-        return self.session.scalars(_due_first(query)).all()
+        return self.open_filtered(OpenFilter(assignee=assignee))
+
+    def open_filtered(
+        self, which: OpenFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Task]:
+        """Open tasks matching `which`, due first (undated last), from `offset`, at most `limit`."""
+        query = _due_first(_filtered(which)).offset(offset).limit(limit)
+        return self.session.scalars(query).all()
+
+    def count_filtered(self, which: OpenFilter) -> int:
+        query = select(func.count()).select_from(_filtered(which).subquery())
+        return self.session.scalar(query) or 0
 
     def open_due_before(self, end: datetime) -> Sequence[Task]:
         """Open tasks with a due date before `end` (overdue ones included)."""
-        query = _open().where(Task.due_at.is_not(None), Task.due_at < end)
-        return self.session.scalars(_due_first(query)).all()
+        return self.open_filtered(OpenFilter(due_before=end))
 
     def open_due_between(self, start: datetime, end: datetime) -> Sequence[Task]:
         query = _open().where(Task.due_at >= start, Task.due_at < end)
         return self.session.scalars(_due_first(query)).all()
 
     def count_open(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(_open().subquery())) or 0
+        return self.count_filtered(OpenFilter())
 
     def add_completion(self, completion: TaskCompletion) -> None:
         self.session.add(completion)

@@ -20,14 +20,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import ServiceUnavailableError
 
-Vectors = npt.NDArray[np.float32]
+if TYPE_CHECKING:  # numpy loads on the first embedding, not at the bot's start
+    import numpy as np
+    import numpy.typing as npt
+
+    Vectors = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
@@ -133,6 +134,8 @@ class OnnxEmbedder:
         return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
 
     def _embed(self, texts: list[str]) -> Vectors:
+        import numpy as np
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -145,6 +148,8 @@ class OnnxEmbedder:
         return out
 
     def _run(self, rows: list[list[int]]) -> Vectors:
+        import numpy as np
+
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)

@@ -14,12 +14,13 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import ServiceUnavailableError
+
+if TYPE_CHECKING:  # numpy loads with the index, on first use, not at the bot's start
+    import numpy as np
+    import numpy.typing as npt
 
 UNREACHABLE = "The document index is not reachable right now; try again in a minute."
 

@@ -13,8 +13,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = """a an and are as at be but by do does for from had has have how i if in into is it its me
     my no not of on or our so than that the their them then there these they this to was we
@@ -56,6 +54,8 @@ class LexicalIndex:
             return []
         scores = self._bm25.get_scores(tokens)  # bm25s.retrieve costs ~40x more per query
         k = min(k, len(self.ids))
+        import numpy as np  # loaded by bm25s already; not at the bot's start
+
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0]

@@ -23,10 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -48,6 +46,10 @@ from bot.retrieval.lexical import LexicalIndex, trim_heap
 from bot.retrieval.parsing import FORMATS_SENTENCE, Limits, ParsedDoc, ParseError, check_size
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
+
+if TYPE_CHECKING:  # numpy loads with the first embedding, after the bot is serving
+    import numpy as np
+    import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -350,6 +352,8 @@ class KnowledgeService:
         return self._parser.parse(name, data)
 
     def _embed(self, texts: list[str], progress: Progress | None) -> npt.NDArray[np.float32]:
+        import numpy as np
+
         parts = []
         for first in range(0, len(texts), EMBED_BATCH):
             parts.append(self._embedder.embed(texts[first : first + EMBED_BATCH]))

@@ -30,9 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-
 from bot.config import Settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import MicrodeskError, UserInputError
@@ -197,6 +194,9 @@ def _check_database(path: Path) -> None:
 
 def known_revisions() -> set[str]:
     """Every migration revision this version of microdesk ships."""
+    from alembic.config import Config  # only for a restore: every start imports this module
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}

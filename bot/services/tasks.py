@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import DONE, OPEN, Task, TaskCompletion
-from bot.db.tasks import TaskRepo
+from bot.db.tasks import OpenFilter, TaskRepo
 from bot.errors import DateError, NotFoundError, UserInputError
 from bot.services import dates
 from bot.services.prefs import Preferences
@@ -49,6 +49,15 @@ class Completed:
 
     task: Task
     next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a task list: its tasks, where it starts, and how many the whole list has."""
+
+    tasks: Sequence[Task]
+    offset: int
+    total: int
 
 
 class TaskService:
@@ -118,19 +127,35 @@ class TaskService:
 
     def list(self, which: str | None = None) -> Sequence[Task]:
         """Open tasks, due first; `which` is today, week, overdue, all or @name."""
-        now = self._clock.now()
+        query = self._filter(which)
+        with self._sessions() as session:
+            return TaskRepo(session).open_filtered(query)
+
+    def page(self, which: str | None, offset: int, size: int) -> TaskPage:
+        """`size` open tasks from `offset` of the list `which` names, and how many there are.
+
+        An offset past the end (the list shrank since a page button was sent) gives the last page.
+        """
+        query = self._filter(which)
         with self._sessions() as session:
             repo = TaskRepo(session)
-            if which is None or which == "all":
-                return repo.open_tasks()
-            if which.startswith("@"):
-                return repo.open_tasks(assignee=normalise_assignee(which))
-            if which == "today":
-                return repo.open_due_before(self.end_of_day(now))
-            if which == "week":
-                return repo.open_due_before(self.end_of_day(now + timedelta(days=7)))
-            if which == "overdue":
-                return [t for t in repo.open_due_before(now) if self.is_overdue(t, now)]
+            total = repo.count_filtered(query)
+            if offset >= total:
+                offset = max(0, (total - 1) // size * size)
+            return TaskPage(repo.open_filtered(query, offset=offset, limit=size), offset, total)
+
+    def _filter(self, which: str | None) -> OpenFilter:
+        now = self._clock.now()
+        if which is None or which == "all":
+            return OpenFilter()
+        if which.startswith("@") and normalise_assignee(which):
+            return OpenFilter(assignee=normalise_assignee(which))
+        if which == "today":
+            return OpenFilter(due_before=self.end_of_day(now))
+        if which == "week":
+            return OpenFilter(due_before=self.end_of_day(now + timedelta(days=7)))
+        if which == "overdue":
+            return OpenFilter(overdue=(now, self.start_of_day(now)))
         raise UserInputError(f"I can list today, week, overdue, all, done or @name, not “{which}”.")
 
     def completions(self, limit: int = 50) -> Sequence[TaskCompletion]:
@@ -219,6 +244,11 @@ class TaskService:
             dates.to_local(task.due_at, self._prefs.tz).date()
             < dates.to_local(now, self._prefs.tz).date()
         )
+
+    def start_of_day(self, instant: datetime) -> datetime:
+        """The UTC instant at which the local day containing `instant` began."""
+        local = dates.to_local(instant, self._prefs.tz)
+        return dates.from_local(datetime.combine(local.date(), datetime.min.time()), self._prefs.tz)
 
     def end_of_day(self, instant: datetime) -> datetime:
         """The UTC instant at which the local day containing `instant` ends."""

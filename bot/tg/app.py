@@ -48,6 +48,9 @@ App = Application[Any, Any, Any, Any, Any, Any]
 Ctx = ContextTypes.DEFAULT_TYPE
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", *business.UPDATES]
 STOP_GRACE_SECONDS = 30.0
+# `run` holds the first scheduler tick and the background indexing back this long, so the first
+# getUpdates leaves at once instead of after a briefing, a reminder sweep or a model load
+BACKGROUND_DELAY_SECONDS = 1.0
 REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
 
 
@@ -104,22 +107,24 @@ class TelegramAdapter:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def _started(self, app: App) -> None:
+    async def _started(self, app: App, delay: float) -> None:
         commands = [
             BotCommand(c.name, c.description[:256])
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
-        self._ticker = asyncio.create_task(self._tick_forever(), name="microdesk-scheduler")
-        self._indexer = asyncio.create_task(self._index_knowledge(), name="microdesk-ingest")
+        self._ticker = asyncio.create_task(self._tick_forever(delay), name="microdesk-scheduler")
+        self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
 
-    async def startup(self, *, poll_timeout: int = 30) -> None:
-        """Start the bot inside a running event loop: handlers, scheduler, updates coming in."""
+    async def startup(self, *, poll_timeout: int = 30, background_delay: float = 0.0) -> None:
+        """Start the bot inside a running event loop: updates coming in first, so the owner is
+        served at once; then the command menu, and after `background_delay` seconds the
+        scheduler and the indexing of the knowledge folder."""
         await self.app.initialize()
-        await self._started(self.app)
         await self.app.start()
         self._intake = await self._open_intake(poll_timeout)
         self._receiver = asyncio.create_task(self._intake.run(), name="microdesk-intake")
+        await self._started(self.app, background_delay)
 
     async def _open_intake(self, poll_timeout: int) -> Intake:
         """The webhook when WEBHOOK_URL is set, else long polling (after removing any webhook)."""
@@ -165,7 +170,7 @@ class TelegramAdapter:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await self.startup()
+        await self.startup(background_delay=BACKGROUND_DELAY_SECONDS)
         assert self._receiver is not None
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, self._receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -187,8 +192,9 @@ class TelegramAdapter:
             self._ticker = None
         await self.s.aclose()
 
-    async def _index_knowledge(self) -> None:
+    async def _index_knowledge(self, delay: float = 0.0) -> None:
         """Read new or changed files in KNOWLEDGE_DIR in the background, then warm the index."""
+        await asyncio.sleep(delay)
         if not self.s.settings.KNOWLEDGE_DIR.is_dir():
             return
         try:
@@ -199,7 +205,8 @@ class TelegramAdapter:
         except Exception:
             log.exception("indexing the knowledge folder failed")
 
-    async def _tick_forever(self) -> None:
+    async def _tick_forever(self, delay: float = 0.0) -> None:
+        await asyncio.sleep(delay)
         while True:
             try:
                 await self.conversation.briefing.send_due(self.send_to_owner)
