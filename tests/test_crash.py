@@ -29,14 +29,16 @@ POINTS = ["after_fetch", "after_persist", "after_claim", "mid_handler", "after_h
 class Bot:
     """The bot as a separate process we can kill."""
 
-    def __init__(self, data: Path, api: FakeBotAPI) -> None:
+    def __init__(self, data: Path, api: FakeBotAPI, **env: str) -> None:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "TELEGRAM"))},
             "DATA_DIR": str(data),
+            "KNOWLEDGE_DIR": str(data / "knowledge"),  # none unless a test makes one
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": api.base_url,
             "OWNER_TELEGRAM_ID": str(OWNER),
             "TIMEZONE": "Europe/Berlin",
+            **env,
         }
         self.proc: asyncio.subprocess.Process | None = None
 
