@@ -11,69 +11,34 @@ mid_backup    the archive half written: no partial file counts as a backup, the 
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_services
-from bot.clock import Clock, FrozenClock, SystemClock
 from bot.services.backup_archive import unpack
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
+from tests.crash_helpers import (
+    DOCS,
+    Bot,
+    copy_docs,
+    indexed_docs,
+    integrity,
+    offline_services,
+    outbox,
+    reminder_counts,
+    seed_reminders,
+)
 from tests.fakes.botapi import FakeBotAPI
-from tests.test_crash import Bot, integrity
 
 pytestmark = pytest.mark.asyncio
-ROOT = Path(__file__).resolve().parents[1]
-AGAIN = "(sent again: I was interrupted"
-DOCS = ("client-faq.md", "tax-and-licence-calendar.txt")
-
-
-def offline_services(data: Path, clock: Clock | None = None) -> Services:
-    """The bot's data opened from the test process (the bot itself is not running)."""
-    return build_services(make_settings(data), clock or SystemClock())
-
-
-def seed_reminders(data: Path, count: int) -> list[str]:
-    """Tasks set ten days ago, due in two days: each owes one (late) 7-day reminder now."""
-    clock = FrozenClock(datetime.now(UTC) - timedelta(days=10))
-    services = offline_services(data, clock)
-    try:
-        return [
-            services.tasks.add(f"Crash reminder {i} in 12 days 10am").title for i in range(count)
-        ]
-    finally:
-        services.close()
-
-
-def outbox(data: Path) -> list[tuple[str, str, int | None]]:
-    with sqlite3.connect(data / "microdesk.db") as db:
-        return list(db.execute("SELECT kind, status, message_id FROM outbox ORDER BY id"))
-
-
-def reminder_counts(api: FakeBotAPI, titles: list[str]) -> dict[str, tuple[int, int]]:
-    """Per task: (deliveries without the marker, deliveries with it)."""
-    plain: Counter[str] = Counter()
-    marked: Counter[str] = Counter()
-    for message in api.bot_messages(OWNER):
-        for title in titles:
-            if f"Reminder (late: I was offline): {title} " in message["text"]:
-                (marked if message["text"].startswith(AGAIN) else plain)[title] += 1
-    return {title: (plain[title], marked[title]) for title in titles}
 
 
 @pytest.fixture
 def knowledge(tmp_path: Path) -> Path:
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
-    for name in DOCS:
-        shutil.copy(ROOT / "knowledge" / name, folder / name)
-    return folder
+    return copy_docs(tmp_path)
 
 
 @pytest.fixture
@@ -129,13 +94,7 @@ async def test_kill_mid_ingest_finishes_on_restart_without_orphans(
         services.close()
     await bot.start()
 
-    def indexed() -> bool:
-        with sqlite3.connect(tmp_path / "microdesk.db") as db:
-            return db.execute("SELECT count(*) FROM documents WHERE status='indexed'").fetchone()[
-                0
-            ] == len(DOCS)
-
-    await botapi.wait_for(indexed, timeout=120)
+    await botapi.wait_for(lambda: indexed_docs(tmp_path) == len(DOCS), timeout=120)
     botapi.send_message("/ask When does the liability insurance renew?", user_id=OWNER)
     answer = await botapi.wait_for_message(OWNER, contains="From your documents", timeout=60)
     assert "tax-and-licence-calendar.txt › Insurance" in answer["text"]
