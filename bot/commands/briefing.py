@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -100,7 +101,8 @@ class BriefingCommands:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))
 
     def _undelivered(self, row: Undelivered) -> str:
-        first = re.sub(r"<[^>]*>", "", row.text.split("\n", 1)[0])[:120]  # stays escaped HTML
+        first = html.unescape(re.sub(r"<[^>]*>", "", row.text.split("\n", 1)[0]))
+        first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
         return f"  {first} ({at}: {why})"
