@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from bot.app import Services
 from bot.db.models import ReminderLog
 from bot.services import dates
-from bot.services.scheduler import LADDER, LATE_AFTER, SENT
+from bot.services.scheduler import LADDER, LATE_AFTER, QUEUED
 
 PHRASES = [
     "Pay office rent monthly on the 1st",
@@ -55,7 +55,7 @@ def seed_tasks(services: Services, n: int, *, seed: int = 1) -> None:
                             task_id=task.id,
                             due_at=due_at,
                             rung=rung,
-                            status=SENT,
+                            status=QUEUED,
                             late=False,
                             at=point,
                         )

@@ -21,6 +21,7 @@ from bot.services.client_replies import ReplyDelivery
 from bot.services.clients import ClientService
 from bot.services.inbox import Inbox
 from bot.services.knowledge import KnowledgeService
+from bot.services.outbox import OutboxService
 from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
@@ -50,6 +51,7 @@ class Services:
     clients: ClientService
     drafts: ReplyDrafter
     replies: ReplyDelivery
+    outbox: OutboxService
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -92,6 +94,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clients=clients,
         drafts=drafts,
         replies=ReplyDelivery(proposals, clients, drafts),
+        outbox=OutboxService(sessions, clock),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:

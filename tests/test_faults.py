@@ -1,5 +1,5 @@
 """The fake Bot API answers 429 / 502 / slowly on 20 % of sends: every reply, reminder and
-briefing still arrives exactly once."""
+briefing still arrives exactly once, and every outbox row is settled sent with its message id."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.db.outbox import SENT, OutboxMessage
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
@@ -57,3 +59,10 @@ async def test_every_reply_reminder_and_briefing_arrives_exactly_once(
     reminders = delivered(botapi, "⏰ Reminder")
     assert len(reminders) == 20 and set(reminders.values()) == {1}
     assert sorted(t.title for t in bot.s.tasks.list()) == sorted(titles)
+    with bot.s.sessions() as session:
+        rows = list(session.scalars(select(OutboxMessage)))
+    assert len(rows) == 21  # 20 reminders and the briefing
+    assert {(r.status, r.resent) for r in rows} == {(SENT, False)}
+    ids = {m["message_id"] for m in botapi.bot_messages(OWNER)}
+    assert all(r.message_id in ids for r in rows)
+    assert len({r.message_id for r in rows}) == 21

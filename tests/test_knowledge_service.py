@@ -161,6 +161,22 @@ def test_a_restarted_service_searches_without_reingesting(
     assert restarted.ingest_dir().named("unchanged")
 
 
+def test_a_restart_repairs_vectors_a_crash_left_behind(
+    service: KnowledgeService, tmp_path: Path, parser: SandboxParser
+) -> None:
+    service.ingest_dir()
+    index = persistent(tmp_path)
+    stored = sorted(index.ids())
+    orphan = stored[-1] + 1000  # a vector of a chunk whose transaction never committed
+    index.upsert([orphan], embedder().embed(["a rolled-back chunk"]))
+    index.delete([stored[0]])  # a chunk that lost its vector
+    restarted = make_service(tmp_path, persistent(tmp_path), parser)
+    assert restarted.index_drift() == ({orphan}, {stored[0]})
+    check_sample_answers(restarted)  # the first use repairs the index
+    assert restarted.index_drift() == (set(), set())
+    assert sorted(persistent(tmp_path).ids()) == stored
+
+
 async def test_async_wrappers_run_off_the_loop_and_report_progress_on_it(
     service: KnowledgeService,
 ) -> None:

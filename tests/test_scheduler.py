@@ -19,16 +19,16 @@ def test_reminder_ladder_each_rung_once(services: Services, clock: FrozenClock) 
     clock.set(datetime(2026, 11, 28, 14, 0, tzinfo=UTC))  # 7 days before
     [week] = sched.due_reminders()
     assert (week.task.id, week.rung, week.late) == (task.id, "7d", False)
-    sched.mark_reminded(week)
+    assert sched.queue_reminder(week, "7d")
     assert sched.due_reminders() == []
     clock.set(datetime(2026, 12, 4, 14, 5, tzinfo=UTC))
     [day] = sched.due_reminders()
     assert (day.rung, day.late) == ("1d", False)
-    sched.mark_reminded(day)
+    sched.queue_reminder(day, "1d")
     clock.set(datetime(2026, 12, 5, 14, 0, tzinfo=UTC))
     [due] = sched.due_reminders()
     assert due.rung == "due"
-    sched.mark_reminded(due)
+    sched.queue_reminder(due, "due")
     clock.advance(timedelta(days=3))
     assert sched.due_reminders() == []
 
@@ -40,7 +40,7 @@ def test_missed_rungs_after_downtime_collapse_into_one_late_reminder(
     clock.set(datetime(2026, 12, 5, 18, 0, tzinfo=UTC))  # the bot was down for 10 days
     [missed] = services.scheduler.due_reminders()
     assert (missed.rung, missed.late, missed.skipped) == ("due", True, ("7d", "1d"))
-    services.scheduler.mark_reminded(missed)
+    services.scheduler.queue_reminder(missed, "late")
     assert services.scheduler.due_reminders() == []
 
 
@@ -59,7 +59,7 @@ def test_done_and_rolled_tasks_get_reminders_for_their_new_date(
     task = services.tasks.add("Backup NAS every week due Nov 28")
     clock.set(datetime(2026, 11, 28, 8, 0, tzinfo=UTC))
     [due] = services.scheduler.due_reminders()
-    services.scheduler.mark_reminded(due)
+    services.scheduler.queue_reminder(due, "due")
     services.tasks.complete(task.id)  # rolls to Dec 5
     assert services.scheduler.due_reminders() == []
     clock.set(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
@@ -84,9 +84,9 @@ def test_briefing_once_a_day_and_late_after_downtime(
     clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
     due = sched.due_briefing()
     assert due is not None and not due.late and str(due.day) == "2026-11-26"
-    assert sched.mark_briefed(due)
+    assert sched.queue_briefing(due, "briefing")
     assert sched.due_briefing() is None
-    assert not sched.mark_briefed(due)  # the ledger refuses a second row for the day
+    assert not sched.queue_briefing(due, "again")  # the ledger refuses a second row for the day
     clock.set(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
     late = sched.due_briefing()
     assert late is not None and late.late and str(late.day) == "2026-11-27"

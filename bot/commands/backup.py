@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
 
-Send = Callable[[Reply], Awaitable[None]]
+Send = Callable[[Reply], Awaitable[int | None]]
 TELEGRAM_LIMIT = 50 * 1000 * 1000  # bots may send documents up to 50 MB
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.commands.backup import weekly_backup
 from bot.commands.render import briefing_text, when
-from bot.commands.reply import Reply, bold, esc
+from bot.commands.reply import Button, Reply, bold, esc
 from bot.commands.task_list import task_buttons
 from bot.services.clients import Summary
+from bot.services.outbox import Buttons, Claimed, Undelivered
 from bot.services.scheduler import DueReminder
 
 if TYPE_CHECKING:
@@ -19,15 +24,20 @@ if TYPE_CHECKING:
     from bot.commands.router import Router
 
 log = logging.getLogger(__name__)
-Send = Callable[[Reply], Awaitable[None]]
+Send = Callable[[Reply], Awaitable[int | None]]  # Telegram's message id (None in the terminal)
 Job = Callable[[Send], Awaitable[int]]  # more scheduled work; returns how many messages it sent
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
+AGAIN = (
+    "<i>(sent again: I was interrupted while sending this — ignore it if you already have it)</i>"
+)
+UNDELIVERED_DAYS = 7
 
 
 class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
         self.jobs: list[Job] = []
+        self._recovered = False
 
     def register(self, router: Router) -> None:
         router.command("briefing", "the daily briefing, now", self.briefing)
@@ -44,6 +54,10 @@ class BriefingCommands:
         clients = [self._waiting_client(s) for s in self.s.clients.waiting()]
         if clients:
             extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
+            briefing = replace(briefing, extras=extras)
+        missed = [self._undelivered(row) for row in self._missed()]
+        if missed:
+            extras = {**briefing.extras, "Messages I may not have delivered": missed}
             briefing = replace(briefing, extras=extras)
         return Reply(briefing_text(briefing, self.s.prefs.tz, now, late=late))
 
@@ -65,19 +79,42 @@ class BriefingCommands:
         return Reply(text, buttons=(task_buttons(task),))
 
     async def send_due(self, send: Send) -> int:
-        """Send what is due (reminders, then the briefing); record each after it went out."""
-        sent = 0
+        """Queue what is due (reminders, then the briefing), then send the outbox."""
         self.s.proposals.expire_due()
+        if not self._recovered:  # the first sweep after start: interrupted sends are unknown
+            self.s.outbox.recover()
+            self._recovered = True
         for due in self.s.scheduler.due_reminders():
-            await send(self.reminder(due))
-            self.s.scheduler.mark_reminded(due)
-            sent += 1
+            reply = self.reminder(due)
+            self.s.scheduler.queue_reminder(due, reply.text, stored(reply))
         briefing = self.s.scheduler.due_briefing()
         if briefing is not None:
-            await send(self.render(late=briefing.late))
-            self.s.scheduler.mark_briefed(briefing)
-            sent += 1
+            reply = self.render(late=briefing.late)
+            self.s.scheduler.queue_briefing(briefing, reply.text, stored(reply))
+        sent = await self.s.outbox.drain(partial(deliver, send))
         sent += await weekly_backup(self.s, send)  # in a worker thread, once per ISO week
         for job in self.jobs:
             sent += await job(send)
         return sent
+
+    def _missed(self) -> list[Undelivered]:
+        return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))
+
+    def _undelivered(self, row: Undelivered) -> str:
+        first = html.unescape(re.sub(r"<[^>]*>", "", row.text.split("\n", 1)[0]))
+        first = esc(first if len(first) <= 120 else first[:119] + "…")
+        at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
+        why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
+        return f"  {first} ({at}: {why})"
+
+
+def stored(reply: Reply) -> Buttons:
+    """A reply's buttons as the outbox keeps them."""
+    return tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
+
+
+async def deliver(send: Send, item: Claimed) -> int | None:
+    """One outbox row as a reply; the single re-send after an unknown outcome says so."""
+    text = f"{AGAIN}\n{item.text}" if item.again else item.text
+    buttons = tuple(tuple(Button(label, data) for label, data in row) for row in item.buttons)
+    return await send(Reply(text, buttons=buttons))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.commands.router import Router
 
 log = logging.getLogger(__name__)
-Send = Callable[[Reply], Awaitable[None]]
+Send = Callable[[Reply], Awaitable[int | None]]
 PREVIEW = 80
 NO_CLIENTS = (
     "No clients yet. Connect me in Telegram: Settings → Telegram Business → Chatbots, and allow "

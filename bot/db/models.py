@@ -45,7 +45,11 @@ class TaskCompletion(Base):
 
 
 class ReminderLog(Base):
-    """A reminder rung for one due instant of one task: claimed, then sent — once."""
+    """A reminder rung for one due instant of one task: queued in the outbox (or skipped), once.
+
+    Written in the transaction that queues the message; whether it reached Telegram is the
+    outbox row's status, not this one's.
+    """
 
     __tablename__ = "reminder_log"
     __table_args__ = (UniqueConstraint("task_id", "due_at", "rung"),)
@@ -54,13 +58,13 @@ class ReminderLog(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rung: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16))  # sent | skipped
+    status: Mapped[str] = mapped_column(String(16))  # queued | skipped
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class BriefingLog(Base):
-    """One row per local day on which the daily briefing went out."""
+    """One row per local day whose briefing was queued in the outbox (`sent_at`: queued at)."""
 
     __tablename__ = "briefing_log"
 

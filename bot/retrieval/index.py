@@ -36,6 +36,10 @@ class VectorIndex(Protocol):
 
     def count(self) -> int: ...
 
+    def ids(self) -> list[int]:
+        """Every chunk id that has a vector."""
+        ...
+
     def reset(self) -> None:
         """Drop every vector (before a rebuild)."""
         ...
@@ -104,6 +108,18 @@ class ChromaIndex:
     def count(self) -> int:
         collection = self._open()
         return int(self._call(collection.count))
+
+    def ids(self) -> list[int]:
+        collection = self._open()
+        found: list[int] = []
+        while True:
+            get = functools.partial(
+                collection.get, include=[], limit=self._batch_size, offset=len(found)
+            )
+            page = self._call(get)
+            found.extend(int(i) for i in page["ids"])
+            if len(page["ids"]) < self._batch_size:
+                return found
 
     def reset(self) -> None:
         self._open()

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bot.crashpoints import crash_point
 from bot.errors import UserInputError
 
 FORMAT = "microdesk-backup"
@@ -143,6 +144,7 @@ def write_archive(
                 entry = _add(archive, name, path, _offset(progress, done, total, name))
                 entries.append(entry)
                 done += entry.size
+                crash_point("mid_backup")  # a member written, the archive not complete
             manifest = replace(header, files=tuple(entries))
             archive.writestr(MANIFEST, manifest.to_json())
         fsync_file(partial)

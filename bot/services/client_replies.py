@@ -27,6 +27,7 @@ from bot.services import proposal_payloads as p
 from bot.services.client_drafts import ReplyDrafter
 from bot.services.clients import ClientService
 from bot.services.proposals import Outcome, ProposalService
+from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 30.0  # seconds; a longer wait fails the send instead of blocking the chat
@@ -37,22 +38,6 @@ ASKED = "owner asked"
 class Sent:
     message_id: int
     at: datetime
-
-
-class SendRefused(Exception):
-    """Telegram refused the message (nothing was sent); the text is one sentence for the owner."""
-
-
-class SendUnknown(Exception):
-    """The request may have reached Telegram: whether the client got it is unknown."""
-
-
-class SendRateLimited(Exception):
-    """Telegram said to wait `retry_after` seconds; nothing was sent."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 class Transport(Protocol):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
+from bot.crashpoints import crash_point
 from bot.db.knowledge import (
     FAILED,
     FOLDER,
@@ -397,7 +398,8 @@ class KnowledgeService:
             doc.text_chars, doc.chunk_count, doc.updated_at = chars, len(rows), now
             if vectors is not None and new_ids:
                 self._index.upsert(new_ids, vectors)
-        self._index.delete(old_ids)
+                crash_point("mid_ingest")  # vectors written, the document not committed yet
+        self._index.delete(old_ids)  # a crash before this leaves orphans: _ensure_vectors
         return DocResult(name, status, reason, len(rows))
 
     def _remove_missing(self, root: Path, present: set[str]) -> list[DocResult]:
@@ -413,8 +415,20 @@ class KnowledgeService:
                     self._index.delete(ids)
         return removed
 
+    def index_drift(self) -> tuple[set[int], set[int]]:
+        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
+        with self._sessions() as session:
+            stored = {row[0] for row in KnowledgeRepo(session).all_chunk_texts()}
+        indexed = set(self._index.ids())
+        return indexed - stored, stored - indexed
+
     def _ensure_vectors(self) -> None:
-        """An empty index over stored chunks (new server, deleted folder): rebuild it once."""
+        """Once per process, make the index agree with the stored chunks.
+
+        An empty index over stored chunks (new server, deleted folder) is rebuilt. A crash
+        mid-ingest can leave vectors of chunks that never committed, or of replaced ones: those
+        are deleted; chunks without a vector get one.
+        """
         if self._vectors_checked:
             return
         with self._sessions() as session:
@@ -422,7 +436,20 @@ class KnowledgeService:
         if stored and not self._index.count():
             log.warning("the vector index is empty but %d chunks are stored: rebuilding", stored)
             self.rebuild_index()
+        else:
+            self._repair(*self.index_drift())
         self._vectors_checked = True
+
+    def _repair(self, orphans: set[int], missing: set[int]) -> None:
+        if orphans:
+            log.warning("dropping %d vectors whose chunks are gone", len(orphans))
+            self._index.delete(sorted(orphans))
+        if missing:
+            log.warning("embedding %d stored chunks that have no vector", len(missing))
+            with self._sessions() as session:
+                rows = [r for r in KnowledgeRepo(session).all_chunk_texts() if r[0] in missing]
+            texts = [indexed_text(name, section, text) for _, text, name, section in rows]
+            self._index.upsert([r[0] for r in rows], self._embed(texts, None))
 
     def _lexical_index(self) -> LexicalIndex:
         if self._lexical is None:

@@ -1,9 +1,13 @@
-"""What is due to be sent: reminder rungs and the daily briefing, each recorded once sent.
+"""What is due to be sent: reminder rungs and the daily briefing, each queued once.
 
 Reminders follow the ladder 7 days, 1 day and 0 before the due instant. A rung at or before
 the moment the due date was set is never sent. After downtime, only the latest missed rung of a
 task is sent (marked late); the earlier ones are recorded as skipped. Once the last rung of a
 due instant is recorded nothing more can be due for it, so the sweep leaves those tasks in SQL.
+
+The ledgers (``reminder_log``, ``briefing_log``) say what was handled; the message itself goes
+into the outbox in the same transaction (:mod:`bot.services.outbox`), which alone tracks whether
+it reached Telegram. So a crash can't leave a rung recorded without its message, or the reverse.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import OPEN, BriefingLog, ReminderLog, Task
+from bot.db.outbox import BRIEFING, REMINDER
 from bot.services import dates
+from bot.services.outbox import Buttons, Outgoing, queue
 from bot.services.prefs import Preferences
 
 LADDER: tuple[tuple[str, timedelta], ...] = (
@@ -26,7 +32,7 @@ LADDER: tuple[tuple[str, timedelta], ...] = (
     ("due", timedelta(0)),
 )
 LATE_AFTER = timedelta(minutes=15)
-SENT, SKIPPED = "sent", "skipped"
+QUEUED, SKIPPED = "queued", "skipped"  # "sent" in rows written before the outbox
 
 
 @dataclass(frozen=True)
@@ -69,22 +75,29 @@ class SchedulerService:
                 found.append(due)
         return found
 
-    def mark_reminded(self, reminder: DueReminder) -> None:
+    def queue_reminder(self, reminder: DueReminder, text: str, buttons: Buttons = ()) -> bool:
+        """Record the rung (and the rungs it skipped) and queue its message, in one transaction."""
         task, now = reminder.task, self._clock.now()
         assert task.due_at is not None
-        rows = [(reminder.rung, SENT)] + [(rung, SKIPPED) for rung in reminder.skipped]
-        with self._sessions.begin() as session:
-            for rung, status in rows:
-                session.add(
-                    ReminderLog(
-                        task_id=task.id,
-                        due_at=task.due_at,
-                        rung=rung,
-                        status=status,
-                        late=reminder.late,
-                        at=now,
+        rows = [(reminder.rung, QUEUED)] + [(rung, SKIPPED) for rung in reminder.skipped]
+        key = f"{REMINDER}:{task.id}:{task.due_at.isoformat()}:{reminder.rung}"
+        try:
+            with self._sessions.begin() as session:
+                for rung, status in rows:
+                    session.add(
+                        ReminderLog(
+                            task_id=task.id,
+                            due_at=task.due_at,
+                            rung=rung,
+                            status=status,
+                            late=reminder.late,
+                            at=now,
+                        )
                     )
-                )
+                queue(session, Outgoing(key, REMINDER, text, buttons), now)
+        except IntegrityError:  # another process queued it first
+            return False
+        return True
 
     def due_briefing(self, now: datetime | None = None) -> DueBriefing | None:
         now = now or self._clock.now()
@@ -100,11 +113,15 @@ class SchedulerService:
         # the very first briefing after installing is not "late": the bot was never down
         return DueBriefing(local.date(), ever and now - scheduled > LATE_AFTER)
 
-    def mark_briefed(self, due: DueBriefing) -> bool:
-        """Record the day's briefing; False if it was already recorded."""
+    def queue_briefing(self, due: DueBriefing, text: str, buttons: Buttons = ()) -> bool:
+        """Record the day's briefing and queue it, in one transaction; False if already done."""
+        now = self._clock.now()
+        item = Outgoing(f"{BRIEFING}:{due.day.isoformat()}", BRIEFING, text, buttons)
         try:
             with self._sessions.begin() as session:
-                session.add(BriefingLog(day=due.day, sent_at=self._clock.now(), late=due.late))
+                session.add(BriefingLog(day=due.day, sent_at=now, late=due.late))
+                session.flush()
+                queue(session, item, now)
         except IntegrityError:
             return False
         return True

@@ -214,8 +214,9 @@ class TelegramAdapter:
                 log.exception("scheduled send failed; will retry on the next tick")
             await asyncio.sleep(self.tick_seconds)
 
-    async def send_to_owner(self, reply: Reply) -> None:
-        await render.send(self.app.bot, self.owner, reply)
+    async def send_to_owner(self, reply: Reply) -> int | None:
+        """A scheduled message to the owner; its message id, or a bot.services.sending error."""
+        return await render.send_tracked(self.app.bot, self.owner, reply)
 
     # --- handlers ----------------------------------------------------------------------------
 

@@ -11,9 +11,7 @@ plain text with ``business_connection_id``; Telegram's errors become the outcome
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from telegram import BusinessConnection, Message, Update
@@ -28,12 +26,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Services
 from bot.commands.clients import connection_notice
-from bot.services.client_replies import SendRateLimited, SendRefused, SendUnknown, Sent
+from bot.services.client_replies import Sent
 from bot.services.clients import ConnectionInfo, IncomingMessage
+from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
 from bot.tg import render
 
 log = logging.getLogger(__name__)
@@ -66,7 +64,7 @@ class TelegramTransport:
                 read_timeout=self.read_timeout,
             )
         except RetryAfter as exc:
-            raise SendRateLimited(_retry_after(exc)) from exc
+            raise SendRateLimited(render.retry_after_seconds(exc)) from exc
         except TimedOut as exc:  # the request left; Telegram may have delivered it
             raise SendUnknown() from exc
         except Forbidden as exc:
@@ -204,11 +202,3 @@ def _bad_request(exc: BadRequest) -> str:
     if "peer" in text or "chat not found" in text:
         return "it doesn't let me write in this chat now"
     return "it rejected the message"
-
-
-def _retry_after(exc: RetryAfter) -> float:
-    """Seconds to wait (PTB 22 warns that the attribute becomes a timedelta; either is read)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: int | timedelta = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

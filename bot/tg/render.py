@@ -7,14 +7,18 @@ one, which is how an injected ``https://evil.example/?q=SECRET`` carries data aw
 from __future__ import annotations
 
 import logging
+import warnings
+from datetime import timedelta
 from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands.reply import Reply
+from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
 from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,33 @@ async def send(bot: ExtBot[None], chat_id: int, reply: Reply) -> Message | None:
         )
         last = await with_retries(call)
     return last
+
+
+async def send_tracked(bot: ExtBot[None], chat_id: int, reply: Reply) -> int | None:
+    """`send` under the retry policy, its end mapped to :mod:`bot.services.sending`.
+
+    Returns the message id of the last piece. A time-out, or a connection error once the
+    retries are spent, may have delivered it: unknown. A refusal sent nothing.
+    """
+    try:
+        message = await send(bot, chat_id, reply)
+    except RetryAfter as exc:
+        raise SendRateLimited(retry_after_seconds(exc)) from exc
+    except BadRequest as exc:  # a NetworkError subclass in python-telegram-bot: caught first
+        raise SendRefused(f"Telegram rejected it ({exc.message})") from exc
+    except (TimedOut, NetworkError) as exc:
+        raise SendUnknown() from exc
+    except TelegramError as exc:  # Forbidden and the rest: refused, nothing sent
+        raise SendRefused(f"Telegram refused it ({type(exc).__name__})") from exc
+    return message.message_id if message is not None else None
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Seconds to wait (PTB 22 warns that the attribute becomes a timedelta; either is read)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: int | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def edit(bot: ExtBot[None], message: Message, reply: Reply) -> None:
