@@ -18,6 +18,7 @@ from bot.services.inbox import CURRENT_UPDATE, Inbox
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
+BATCH = 100  # stored updates read per query
 
 
 class InboxWorker:
@@ -32,20 +33,22 @@ class InboxWorker:
         self.stopping = True
 
     async def drain(self) -> None:
-        """Handle every stored update not handled yet, in order (one drain at a time)."""
+        """Handle every stored update not handled yet, in order (one drain at a time).
+
+        Whoever stores an update calls this afterwards: an update stored while a drain runs
+        is handled by that later call, which waits for this one.
+        """
         async with self._lock:
             while not self.stopping:
-                waiting = await asyncio.to_thread(self.inbox.waiting)
-                if not waiting:
-                    return
-                for pending in waiting:
+                taken = await asyncio.to_thread(self.inbox.take, BATCH)
+                for pending in taken:
                     if self.stopping:
-                        return
+                        return  # the rest stay taken: the next start runs them (recover)
                     await self._handle(pending.update_id, pending.payload)
+                if len(taken) < BATCH:  # that was all; no need to ask again
+                    return
 
     async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
-        if not await asyncio.to_thread(self.inbox.claim, update_id):
-            return
         crash_point("after_claim")
         token = CURRENT_UPDATE.set(update_id)
         try:
