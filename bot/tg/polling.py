@@ -69,7 +69,7 @@ class DurablePoller:
             crash_point("after_persist")
             if updates:
                 offset = max(u.update_id for u in updates) + 1
-            await self.worker.drain()
+            await self.worker.drain(updates)
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...] | None:
         try:
