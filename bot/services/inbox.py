@@ -86,6 +86,7 @@ def track_effects() -> None:
         event.listen(Session, "before_flush", _mark_effect)
 
 
+# built once: each update would otherwise pay SQLAlchemy's statement construction again
 _TAKE = (
     update(InboxUpdate)
     .where(
@@ -99,6 +100,10 @@ _TAKE = (
     .values(status=HANDLING, attempts=InboxUpdate.attempts + 1)
     .returning(InboxUpdate.update_id, InboxUpdate.payload)
 )
+_KNOWN = select(InboxUpdate.update_id).where(
+    InboxUpdate.update_id.in_(bindparam("ids", expanding=True))
+)
+_STORE = insert(InboxUpdate)
 _EFFECT = select(UpdateEffect.update_id).where(UpdateEffect.update_id == bindparam("id"))
 _DONE = (
     update(InboxUpdate)
@@ -130,12 +135,11 @@ class Inbox:
             return 0
         now = self._clock.now()
         ids = [u["update_id"] for u in updates]
-        known = select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))
         with (self._engine if durable else self._relaxed).begin() as conn:
-            seen = set(conn.scalars(known))
+            seen = set(conn.scalars(_KNOWN, {"ids": ids}))
             fresh = [u for u in updates if u["update_id"] not in seen]
             if fresh:
-                conn.execute(insert(InboxUpdate), [_row(item, now) for item in fresh])
+                conn.execute(_STORE, [_row(item, now) for item in fresh])
         return len(fresh)
 
     def next_offset(self) -> int | None:
