@@ -33,8 +33,10 @@ restart drains it; Telegram's second copy is dropped by id. ``after_claim`` — 
 without an effect: run again. ``mid_handler`` — the change and its effect row committed
 together: closed as done; the reply is lost, never doubled. ``after_handler`` — as
 ``mid_handler``; an update that changed nothing is answered again (it changed nothing).
-Power cut: an unconfirmed batch whose store was lost had not finished any update (finishing
-syncs), and Telegram sends it again; otherwise recovery proceeds as after a kill.
+Power cut: if the batch's store was lost, no update of it had finished (each finished update
+synced the disk after the store) and none was confirmed, so Telegram sends the batch again; a
+reply already sent for an update that changed nothing is sent again, as at ``after_handler``.
+Otherwise recovery proceeds as after a kill.
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ class Inbox:
 
     def take(self, limit: int = 100) -> list[Pending]:
         """Claim the next stored updates not taken yet (new → handling), in order: each is
-        handed out once."""
+        handed out once. Any not finished when the process stops run after the next start."""
         with self._relaxed.begin() as conn:
             rows = conn.execute(_TAKE, {"limit": limit}).all()
         return [Pending(r.update_id, json.loads(r.payload)) for r in sorted(rows)]
