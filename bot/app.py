@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.db.engine import make_engine, migrate, session_factory
+from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
 from bot.llm.usage import UsageLedger
 from bot.services.assistant import RuleAssistant
@@ -57,6 +57,7 @@ class Services:
 
     def close(self) -> None:
         self.knowledge.close()
+        self.inbox.close()
         self.engine.dispose()
 
     async def aclose(self) -> None:
@@ -88,7 +89,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         proposals=proposals,
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
         usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
-        inbox=Inbox(sessions, clock),
+        inbox=Inbox(engine, relaxed_engine(engine), clock),
         knowledge=build_knowledge(settings, sessions, clock),
         backups=BackupService(settings, clock, sessions, prefs),
         clients=clients,

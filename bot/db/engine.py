@@ -1,7 +1,10 @@
 """The engine and session factory, and migrations applied at start.
 
 SQLite runs in WAL mode with foreign keys on; ``synchronous=FULL`` so an approved proposal or a
-recorded send survives a power cut, not only a crash.
+recorded send survives a power cut, not only a crash. A relaxed engine (``durable=False``, the
+durable inbox's bookkeeping) commits without waiting for the disk: its commits survive the
+process being killed, not a power cut, until the next durable commit on any connection syncs
+the write-ahead log, which holds them too.
 
 A database already at the head revisions is left alone without importing Alembic (a quarter
 of the start-up time): the heads are read from the migration files themselves, so a new
@@ -15,17 +18,26 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite, make the folder and set pragmas on each connection."""
+def make_engine(url: str | URL, *, durable: bool = True) -> Engine:
+    """An engine for `url`; for SQLite, make the folder and set pragmas on each connection.
+
+    ``durable=False``: commits do not wait for the disk (SQLite ``synchronous=NORMAL``,
+    PostgreSQL ``synchronous_commit=off``).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        options = parsed.query.get("options", "")
+        if not durable:  # libpq options; keep any the URL already carries
+            options = f"{options} -c synchronous_commit=off".strip()
+        relaxed = {"options": options} if options else {}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=relaxed)
+    synchronous = "FULL" if durable else "NORMAL"
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -34,12 +46,20 @@ def make_engine(url: str) -> Engine:
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     return engine
+
+
+def relaxed_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose commits do not wait for the disk; `engine` itself
+    for an in-memory SQLite database (a second engine would open another, empty one)."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine
+    return make_engine(engine.url, durable=False)
 
 
 def migrate(engine: Engine) -> None:

@@ -1,13 +1,42 @@
-"""Persist updates before they are confirmed; handle each once, across crashes.
+"""Persist updates before they are confirmed; handle each once, across crashes and power cuts.
 
-    fetch ──▶ store (fsync'd; dedupe by update id) ──▶ confirm (next getUpdates offset)
-                 │
-                 ╰──▶ claim (new → handling) ──▶ handler ──▶ done
+    fetch ──▶ store ──▶ take (new → handling) ──▶ handler ──▶ finish (done) ──▶ next fetch
+                                                                                 (confirms)
 
 While a handler runs, :data:`CURRENT_UPDATE` holds its update id; every database transaction
 that changes something in that context also writes an :class:`UpdateEffect` row (a session
-hook), atomically with the change. At start, an update left ``handling`` by a crash is run
-again only if no effect of it committed; otherwise it is closed as done.
+hook), atomically with the change. At start, :meth:`Inbox.recover` closes as done every update
+not done whose effect committed, and runs the others again.
+
+One disk sync per update. A durable commit (SQLite ``synchronous=FULL``, PostgreSQL
+``synchronous_commit=on``; every service's) waits for a sync of the write-ahead log,
+milliseconds on a real disk. The inbox's own engine is relaxed: its commits do not wait. Both
+kinds survive this process being killed; a power cut (or an OS crash) loses only relaxed
+commits, and only those after the last durable one, since syncing the log covers every frame
+written before, by any connection. After a power cut the database holds a prefix of the
+committed transactions that reaches at least the last durable one. So:
+
+- A handler's changes commit durably, with their effect row, as before: "Added" is sent after
+  the task is on disk; a proposal's send is claimed on disk before it goes out.
+- ``take`` is relaxed, and so is ``finish`` when the handler committed an effect: recovery
+  decides by effect rows, never by status, and an effect row is on disk exactly when its
+  change is. A lost ``take`` or ``finish`` only leaves a status behind that recovery corrects.
+- ``finish`` of an update whose handler changed nothing is durable: it is that update's sync.
+- The poller stores a batch relaxed (``durable=False``): Telegram forgets a batch only at the
+  next getUpdates, which the poller sends after the worker drained the inbox, and every update
+  drained ended in a durable commit (its handler's, or its ``finish``) made after the store.
+  A webhook confirms by answering the request, so it keeps the default: a durable store.
+
+Kill -9 at the crash points (every commit survives): ``after_fetch`` — nothing stored or
+confirmed; Telegram sends the batch again. ``after_persist`` — stored, not confirmed: the
+restart drains it; Telegram's second copy is dropped by id. ``after_claim`` — ``handling``
+without an effect: run again. ``mid_handler`` — the change and its effect row committed
+together: closed as done; the reply is lost, never doubled. ``after_handler`` — as
+``mid_handler``; an update that changed nothing is answered again (it changed nothing).
+Power cut: if the batch's store was lost, no update of it had finished (each finished update
+synced the disk after the store) and none was confirmed, so Telegram sends the batch again; a
+reply already sent for an update that changed nothing is sent again, as at ``after_handler``.
+Otherwise recovery proceeds as after a kill.
 """
 
 from __future__ import annotations
@@ -16,10 +45,11 @@ import contextvars
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, bindparam, event, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db.inbox import DONE, HANDLING, NEW, InboxUpdate, UpdateEffect
@@ -58,79 +88,117 @@ def track_effects() -> None:
         event.listen(Session, "before_flush", _mark_effect)
 
 
+# built once: each update would otherwise pay SQLAlchemy's statement construction again
+_TAKE = (
+    update(InboxUpdate)
+    .where(
+        InboxUpdate.update_id.in_(
+            select(InboxUpdate.update_id)
+            .where(InboxUpdate.status == NEW)
+            .order_by(InboxUpdate.update_id)
+            .limit(bindparam("limit"))
+        )
+    )
+    .values(status=HANDLING, attempts=InboxUpdate.attempts + 1)
+    .returning(InboxUpdate.update_id, InboxUpdate.payload)
+)
+_KNOWN = select(InboxUpdate.update_id).where(
+    InboxUpdate.update_id.in_(bindparam("ids", expanding=True))
+)
+_STORE = insert(InboxUpdate)
+_EFFECT = select(UpdateEffect.update_id).where(UpdateEffect.update_id == bindparam("id"))
+_DONE = (
+    update(InboxUpdate)
+    .where(InboxUpdate.update_id == bindparam("id"))
+    .values(status=DONE, handled_at=bindparam("now", type_=InboxUpdate.handled_at.type))
+)
+
+
 class Inbox:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: Engine, relaxed: Engine, clock: Clock) -> None:
+        """`relaxed`: an engine on the same database whose commits do not wait for the disk
+        (:func:`bot.db.engine.relaxed_engine`); the inbox disposes of it on :meth:`close`."""
+        self._engine = engine
+        self._relaxed = relaxed
         self._clock = clock
         track_effects()
 
-    def store(self, updates: Sequence[dict[str, Any]]) -> int:
-        """Persist fetched updates (ignoring ids already seen); how many were new."""
+    def close(self) -> None:
+        if self._relaxed is not self._engine:
+            self._relaxed.dispose()
+
+    def store(self, updates: Sequence[dict[str, Any]], *, durable: bool = True) -> int:
+        """Persist fetched updates (ignoring ids already seen); how many were new.
+
+        ``durable=False`` only when the updates are confirmed after the worker drained them
+        (see the module docstring): the drain's syncs then cover this write.
+        """
         if not updates:
             return 0
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            seen = set(
-                session.scalars(
-                    select(InboxUpdate.update_id).where(
-                        InboxUpdate.update_id.in_([u["update_id"] for u in updates])
-                    )
-                )
-            )
+        ids = [u["update_id"] for u in updates]
+        with (self._engine if durable else self._relaxed).begin() as conn:
+            seen = set(conn.scalars(_KNOWN, {"ids": ids}))
             fresh = [u for u in updates if u["update_id"] not in seen]
-            for item in fresh:
-                session.add(
-                    InboxUpdate(
-                        update_id=item["update_id"],
-                        payload=json.dumps(item, separators=(",", ":")),
-                        status=NEW,
-                        received_at=now,
-                        attempts=0,
-                    )
-                )
+            if fresh:
+                conn.execute(_STORE, [_row(item, now) for item in fresh])
         return len(fresh)
 
     def next_offset(self) -> int | None:
         """One past the highest stored id (Telegram confirms everything below the offset)."""
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(InboxUpdate.update_id).order_by(InboxUpdate.update_id.desc()).limit(1)
-            ).all()
-        return rows[0] + 1 if rows else None
+        with self._engine.connect() as conn:
+            highest = conn.scalar(select(func.max(InboxUpdate.update_id)))
+        return None if highest is None else int(highest) + 1
 
     def recover(self) -> None:
-        """After a crash: an update whose effect committed is done; the others run again."""
-        with self._sessions.begin() as session:
-            stuck = session.scalars(select(InboxUpdate).where(InboxUpdate.status == HANDLING))
-            for row in stuck:
-                done = session.get(UpdateEffect, row.update_id) is not None
-                row.status = DONE if done else NEW
-                if done:
-                    row.handled_at = self._clock.now()
+        """After a crash or power cut: an update not done whose effect committed is done; the
+        others run again."""
+        handled = select(UpdateEffect.update_id)
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.status != DONE, InboxUpdate.update_id.in_(handled))
+                .values(status=DONE, handled_at=self._clock.now())
+            )
+            conn.execute(
+                update(InboxUpdate).where(InboxUpdate.status == HANDLING).values(status=NEW)
+            )
 
     def waiting(self, limit: int = 100) -> list[Pending]:
+        """The next stored updates not taken yet, in order (nothing changes)."""
         query = (
-            select(InboxUpdate)
+            select(InboxUpdate.update_id, InboxUpdate.payload)
             .where(InboxUpdate.status == NEW)
             .order_by(InboxUpdate.update_id)
             .limit(limit)
         )
-        with self._sessions() as session:
-            return [Pending(r.update_id, json.loads(r.payload)) for r in session.scalars(query)]
+        with self._engine.connect() as conn:
+            return [Pending(row.update_id, json.loads(row.payload)) for row in conn.execute(query)]
 
-    def claim(self, update_id: int) -> bool:
-        with self._sessions.begin() as session:
-            claimed = session.execute(
-                update(InboxUpdate)
-                .where(InboxUpdate.update_id == update_id, InboxUpdate.status == NEW)
-                .values(status=HANDLING, attempts=InboxUpdate.attempts + 1)
-            )
-            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+    def take(self, limit: int = 100) -> list[Pending]:
+        """Claim the next stored updates not taken yet (new → handling), in order: each is
+        handed out once. Any not finished when the process stops run after the next start."""
+        with self._relaxed.begin() as conn:
+            rows = conn.execute(_TAKE, {"limit": limit}).all()
+        return [Pending(r.update_id, json.loads(r.payload)) for r in sorted(rows)]
 
     def finish(self, update_id: int) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(InboxUpdate)
-                .where(InboxUpdate.update_id == update_id)
-                .values(status=DONE, handled_at=self._clock.now())
-            )
+        """Mark a taken update done; durably only when its handler committed nothing (a
+        commit of the handler's would have synced the disk already)."""
+        done = {"id": update_id, "now": self._clock.now()}
+        with self._relaxed.begin() as conn:
+            if conn.scalar(_EFFECT, {"id": update_id}) is not None:
+                conn.execute(_DONE, done)
+                return
+        with self._engine.begin() as conn:
+            conn.execute(_DONE, done)
+
+
+def _row(item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "update_id": item["update_id"],
+        "payload": json.dumps(item, separators=(",", ":")),
+        "status": NEW,
+        "received_at": now,
+        "attempts": 0,
+    }

@@ -2,13 +2,16 @@
 
 python-telegram-bot's Updater confirms an update (the next getUpdates offset) before its
 handlers run, so a crash in between loses it. Here the Application is built without an
-Updater; this loop fetches, stores (fsync'd), and only then moves the offset on.
+Updater; this loop fetches, stores, drains, and only then moves the offset on. The store does
+not wait for the disk: the drain ends each update in a durable commit, which covers the store
+before the next getUpdates confirms the batch (see :mod:`bot.services.inbox`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -61,11 +64,12 @@ class DurablePoller:
             if updates is None:
                 continue
             crash_point("after_fetch")
-            await asyncio.to_thread(self.inbox.store, [u.to_dict() for u in updates])
+            batch = [u.to_dict() for u in updates]
+            await asyncio.to_thread(partial(self.inbox.store, batch, durable=False))
             crash_point("after_persist")
             if updates:
                 offset = max(u.update_id for u in updates) + 1
-            await self.worker.drain()
+            await self.worker.drain(updates)
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...] | None:
         try:

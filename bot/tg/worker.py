@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
 
 from bot.crashpoints import crash_point
-from bot.services.inbox import CURRENT_UPDATE, Inbox
+from bot.services.inbox import CURRENT_UPDATE, Inbox, Pending
 
 log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
+BATCH = 100  # stored updates read per query
 
 
 class InboxWorker:
@@ -31,25 +33,32 @@ class InboxWorker:
         """Stop after the update being handled."""
         self.stopping = True
 
-    async def drain(self) -> None:
-        """Handle every stored update not handled yet, in order (one drain at a time)."""
+    async def drain(self, parsed: Sequence[Update] = ()) -> None:
+        """Handle every stored update not handled yet, in order (one drain at a time).
+
+        Whoever stores an update calls this afterwards: an update stored while a drain runs
+        is handled by that later call, which waits for this one. `parsed`: updates the caller
+        already holds as objects (the poller's batch), handled as they are instead of being
+        parsed again from the stored copy.
+        """
+        known = {update.update_id: update for update in parsed}
         async with self._lock:
             while not self.stopping:
-                waiting = await asyncio.to_thread(self.inbox.waiting)
-                if not waiting:
-                    return
-                for pending in waiting:
+                taken = await asyncio.to_thread(self.inbox.take, BATCH)
+                for pending in taken:
                     if self.stopping:
-                        return
-                    await self._handle(pending.update_id, pending.payload)
+                        return  # the rest stay taken: the next start runs them (recover)
+                    await self._handle(pending, known.pop(pending.update_id, None))
+                if len(taken) < BATCH:  # that was all; no need to ask again
+                    return
 
-    async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
-        if not await asyncio.to_thread(self.inbox.claim, update_id):
-            return
+    async def _handle(self, pending: Pending, update: Update | None) -> None:
+        update_id = pending.update_id
         crash_point("after_claim")
         token = CURRENT_UPDATE.set(update_id)
         try:
-            update = Update.de_json(payload, self.app.bot)
+            if update is None:
+                update = Update.de_json(pending.payload, self.app.bot)
             await self.app.process_update(update)
         except Exception:
             log.exception("update %s could not be handled", update_id)
