@@ -35,15 +35,11 @@ class Background:
 
     def start(self, delay: float = 0.0) -> None:
         """Both loops, after `delay` seconds."""
+        tick = every(self.seconds, self.tick, "scheduled send", delay=delay, wake=self._wake)
+        drafts = every(self.seconds, self.drafts, "drafting replies to clients", delay=delay)
         self._tasks = [
-            asyncio.create_task(
-                self._every(delay, self.tick, "scheduled send", self._wake),
-                name="microdesk-scheduler",
-            ),
-            asyncio.create_task(
-                self._every(delay, self.drafts, "drafting replies to clients"),
-                name="microdesk-drafts",
-            ),
+            asyncio.create_task(tick, name="microdesk-scheduler"),
+            asyncio.create_task(drafts, name="microdesk-drafts"),
         ]
 
     async def stop(self) -> None:
@@ -64,22 +60,27 @@ class Background:
         if await self.conversation.clients.draft_due():
             self._wake.set()
 
-    async def _every(
-        self, delay: float, job: Job, what: str, wake: asyncio.Event | None = None
-    ) -> None:
-        await asyncio.sleep(delay)
-        while True:
-            if wake is not None:
-                wake.clear()  # a wake-up while the job runs means one more round at once
-            try:
-                await job()
-            except Exception:
-                log.exception("%s failed; trying again on the next round", what)
-            await self._pause(wake)
 
-    async def _pause(self, wake: asyncio.Event | None) -> None:
+async def every(
+    seconds: float,
+    job: Job,
+    what: str,
+    *,
+    delay: float = 0.0,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Run `job` after `delay`, then `seconds` after each run ends (at once when `wake` is set
+    meanwhile), until cancelled; an error is logged and the next round comes all the same."""
+    await asyncio.sleep(delay)
+    while True:
+        if wake is not None:
+            wake.clear()  # a wake-up while the job runs means one more round at once
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; trying again on the next round", what)
         if wake is None:
-            await asyncio.sleep(self.seconds)
-            return
+            await asyncio.sleep(seconds)
+            continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), self.seconds)
+            await asyncio.wait_for(wake.wait(), seconds)
