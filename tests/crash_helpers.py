@@ -14,6 +14,9 @@ from pathlib import Path
 
 from bot.app import Services, build_services
 from bot.clock import Clock, FrozenClock, SystemClock
+from bot.db.models import BriefingLog
+from bot.services import dates
+from bot.services.clients import ConnectionInfo, IncomingMessage
 from tests.conftest import OWNER, TOKEN, make_settings
 from tests.fakes.botapi import FakeBotAPI
 
@@ -88,6 +91,25 @@ def seed_reminders(data: Path, count: int) -> list[str]:
         return [
             services.tasks.add(f"Crash reminder {i} in 12 days 10am").title for i in range(count)
         ]
+    finally:
+        services.close()
+
+
+def seed_client_burst(data: Path, connection: str, client: int, text: str) -> None:
+    """A client wrote a minute ago over the owner's connection: a draft is due at the start.
+    The day's briefing is recorded as done (yesterday to tomorrow), so a card is the only
+    message the bot sends by itself."""
+    clock = FrozenClock(datetime.now(UTC) - timedelta(minutes=1))
+    services = offline_services(data, clock)
+    try:
+        services.clients.connect(ConnectionInfo(connection, OWNER, OWNER, True, True))
+        services.clients.receive(
+            IncomingMessage(connection, client, 1, client, "Anna", text, clock.now())
+        )
+        today = dates.to_local(clock.now(), services.prefs.tz).date()
+        with services.sessions.begin() as session:
+            for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+                session.add(BriefingLog(day=day, sent_at=clock.now(), late=False))
     finally:
         services.close()
 

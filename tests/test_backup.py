@@ -372,7 +372,8 @@ async def test_weekly_backup_failure_is_told_once_and_retried_after_an_hour(
     blocker.write_text("a file where the backups folder should be")
     services.backups.weekly_not_before = 0.0
     notices = [await services.backups.weekly_if_due() for _ in range(3)]
-    assert notices[0] is not None and "weekly backup did not work" in notices[0]
+    assert notices[0] is not None and "weekly backup did not work" in notices[0].text
+    assert notices[0].week == "2026-W48"
     assert notices[1:] == [None, None]
     clock.advance(timedelta(minutes=61))
     assert await services.backups.weekly_if_due() is None  # failed again: not told twice

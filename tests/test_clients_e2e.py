@@ -7,9 +7,10 @@ clear message to the owner and never in a second send.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ CONN = "biz-connection-1"
 ANNA, BORIS = 5551, 5552
 QUIET = timedelta(seconds=21)  # a little over the 20 s quiet period
 FAST = Timeouts(connect=1.0, read=1.0, write=1.0, pool=1.0)
+PATIENT = Timeouts(connect=1.0, read=120.0, write=1.0, pool=1.0)  # a model held by the test
 UNKNOWN_ANSWER = "was sent but its outcome is unknown; nothing more was done."
 DRAFT = "Hi Anna, the workshop costs 40 € per hour. Best, Mia"
 
@@ -71,12 +73,12 @@ async def start(
     """Start the bot (again, after a stop: the same database); everything stops at the end."""
     running: list[tuple[TelegramAdapter, Services]] = []
 
-    async def _start(*, ai: bool = True) -> TelegramAdapter:
+    async def _start(*, ai: bool = True, timeouts: Timeouts = FAST) -> TelegramAdapter:
         settings = make_settings(
             tmp_path, TELEGRAM_API_BASE_URL=api.base_url, OPENAI_BASE_URL=llm_api.base_url
         )
         services = build_services(settings, clock)
-        services.ai = _assistant(services, clock) if ai else None
+        services.ai = _assistant(services, clock, timeouts) if ai else None
         adapter = TelegramAdapter(services, tick_seconds=0.02)
         assert isinstance(services.replies.transport, TelegramTransport)
         services.replies.transport.read_timeout = 0.3
@@ -92,9 +94,9 @@ async def start(
         services.close()
 
 
-def _assistant(services: Services, clock: FrozenClock) -> AIAssistant:
-    retry = RetryPolicy(attempts=1, total=2.0, backoff=0.01, backoff_max=0.02)
-    llm = LLMClient(services.settings, services.sessions, clock, timeouts=FAST, retry=retry)
+def _assistant(services: Services, clock: FrozenClock, timeouts: Timeouts) -> AIAssistant:
+    retry = RetryPolicy(attempts=1, total=timeouts.read * 2, backoff=0.01, backoff_max=0.02)
+    llm = LLMClient(services.settings, services.sessions, clock, timeouts=timeouts, retry=retry)
     services.llm = llm
     prompts = load_prompts()
     s = services
@@ -504,3 +506,45 @@ async def say(api: FakeBotAPI, text: str, contains: str) -> dict[str, Any]:
     before = len(api.bot_messages(OWNER))
     api.send_message(text, user_id=OWNER)
     return await api.wait_for_message(OWNER, contains=contains, after=before)
+
+
+# --- drafting runs beside the scheduler tick ---------------------------------------------------
+
+
+async def test_a_reminder_goes_out_while_the_model_is_still_drafting(
+    start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
+) -> None:
+    bot = await start(timeouts=PATIENT)
+    await connect(api, bot)
+    model_answers = asyncio.Event()
+    llm_api.script(LLMReply.held(model_answers, DRAFT))
+    bot.s.tasks.add("Renew the van insurance Dec 2 11:30am")  # 7-day rung: 10:30 UTC today
+    await writes(api, bot, "How much is the workshop?")
+    clock.advance(QUIET)
+    await api.wait_for(lambda: len(llm_api.requests) == 1, what="the draft request, held")
+    clock.set(datetime(2026, 11, 25, 10, 31, tzinfo=UTC))
+    reminder = await api.wait_for_message(OWNER, contains="⏰ Reminder")
+    assert "Renew the van insurance" in reminder["text"] and "in a week" in reminder["text"]
+    assert not any("Proposal #" in m["text"] for m in api.bot_messages(OWNER))  # still held
+    model_answers.set()
+    card = await api.wait_for_message(OWNER, contains="Proposal #")
+    assert "40 € per hour" in card["text"] and status_of(bot, card) == "pending"
+
+
+async def test_a_stop_mid_draft_hands_the_burst_to_the_next_start(
+    start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
+) -> None:
+    bot = await start(timeouts=PATIENT)
+    await connect(api, bot)
+    llm_api.script(LLMReply.held(asyncio.Event(), "never answered"))
+    await writes(api, bot, "How much is the workshop?")
+    clock.advance(QUIET)
+    await api.wait_for(lambda: len(llm_api.requests) == 1, what="the draft request, held")
+    await stop(bot)  # the draft is cancelled, the client's burst handed back
+    assert len(drafts_due(bot)) == 1 and bot.s.proposals.pending() == []
+
+    llm_api.script(LLMReply.text(DRAFT))
+    again = await start(timeouts=PATIENT)
+    card = await api.wait_for_message(OWNER, contains="Proposal #")
+    assert "40 € per hour" in card["text"] and status_of(again, card) == "pending"
+    assert len(llm_api.requests) == 2 and drafts_due(again) == []

@@ -2,7 +2,9 @@
 
 after_send    the reminder went out, its outbox row still says sending: after the restart
               it is sent once more with the "sent again" marker, never twice unmarked,
-              and every row ends sent with Telegram's message id
+              and every row ends sent with Telegram's message id; the same for a drafted
+              reply's card (the model, a fake OpenAI server in this process, is asked once),
+              and Approve on either copy sends the reply into the client chat once
 mid_ingest    vectors written, the document not committed: the restart finishes the ingest,
               the stored chunks and the vector ids agree, answers cite the document
 mid_backup    the archive half written: no partial file counts as a backup, the database is
@@ -21,6 +23,7 @@ import pytest
 from bot.services.backup_archive import unpack
 from tests.conftest import OWNER
 from tests.crash_helpers import (
+    AGAIN,
     DOCS,
     Bot,
     copy_docs,
@@ -29,9 +32,12 @@ from tests.crash_helpers import (
     offline_services,
     outbox,
     reminder_counts,
+    seed_client_burst,
     seed_reminders,
 )
 from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import Reply as LLMReply
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,6 +80,45 @@ async def test_kill_after_a_send_resends_it_once_marked_and_settles_the_outbox(
     assert len(briefings) == 1
     sent_ids = {m["message_id"] for m in botapi.bot_messages(OWNER)}
     assert all(message_id in sent_ids for _, _, message_id in outbox(tmp_path))
+    assert integrity(tmp_path) == "ok"
+
+
+async def test_kill_after_a_cards_send_resends_it_once_marked_and_approve_sends_once(
+    tmp_path: Path, botapi: FakeBotAPI, procs: list[Bot]
+) -> None:
+    connection, anna, draft = "biz-crash", 5551, "Hi Anna, it is 40 € per hour. Mia"
+    botapi.business_connections[connection] = {
+        "id": connection,
+        "user": botapi.make_user(OWNER),
+        "user_chat_id": OWNER,
+        "date": 0,
+        "rights": {"can_reply": True},
+        "is_enabled": True,
+    }
+    seed_client_burst(tmp_path, connection, anna, "How much is the workshop?")
+    async with FakeOpenAI() as llm:
+        llm.script(LLMReply.text(draft))
+        bot = Bot(tmp_path, botapi, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="test-only")
+        procs.append(bot)
+        await bot.start("after_send", after=1)  # the card went out; its row says sending
+        assert await bot.wait_killed(120) == -signal.SIGKILL
+        assert outbox(tmp_path) == [("card", "sending", None)]
+        await bot.start()
+        await botapi.wait_for(lambda: outbox(tmp_path)[0][1] == "sent", timeout=60)
+        cards = [m for m in botapi.bot_messages(OWNER) if "Proposal #1" in m["text"]]
+        assert [m["text"].startswith(AGAIN) for m in cards] == [False, True]
+        assert outbox(tmp_path)[0][2] == cards[1]["message_id"]
+
+        def to_anna() -> list[str]:
+            return [m["text"] for m in botapi.bot_messages(anna)]
+
+        botapi.press_button(cards[1], text="✅ Approve", user_id=OWNER)
+        await botapi.wait_for(lambda: to_anna() == [draft], timeout=60)
+        botapi.press_button(cards[0], text="✅ Approve", user_id=OWNER)  # the first copy
+        await botapi.wait_for(lambda: len(botapi.answered_callbacks) == 2, timeout=60)
+        await botapi.wait_idle(quiet=0.5)
+        await bot.kill()
+        assert to_anna() == [draft] and len(llm.requests) == 1
     assert integrity(tmp_path) == "ok"
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.commands import outgoing
 from bot.commands.reply import Document, Reply, esc
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
 
-Send = Callable[[Reply], Awaitable[int | None]]
 TELEGRAM_LIMIT = 50 * 1000 * 1000  # bots may send documents up to 50 MB
 
 
@@ -47,10 +46,10 @@ class BackupCommands:
         return [Reply(esc(caption), document=Document(name, content, caption))]
 
 
-async def weekly_backup(services: Services, send: Send) -> int:
-    """The weekly backup when due (in a worker thread); the owner hears only of a failure."""
-    notice = await services.backups.weekly_if_due()
-    if notice is None:
+async def weekly_backup(services: Services) -> int:
+    """The weekly backup when due (in a worker thread); the owner hears only of a failure,
+    queued in the outbox once per ISO week (across restarts). How many messages it queued."""
+    failure = await services.backups.weekly_if_due()
+    if failure is None:
         return 0
-    await send(Reply(esc(notice)))
-    return 1
+    return int(services.outbox.put(outgoing.backup_failed(failure.week, Reply(esc(failure.text)))))

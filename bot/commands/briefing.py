@@ -12,11 +12,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.commands.backup import weekly_backup
+from bot.commands.outgoing import Send, deliver, stored
 from bot.commands.render import briefing_text, when
-from bot.commands.reply import Button, Reply, bold, esc
+from bot.commands.reply import Reply, bold, esc
 from bot.commands.task_list import task_buttons
 from bot.services.clients import Summary
-from bot.services.outbox import Buttons, Claimed, Undelivered
+from bot.services.outbox import Undelivered
 from bot.services.scheduler import DueReminder
 
 if TYPE_CHECKING:
@@ -24,12 +25,8 @@ if TYPE_CHECKING:
     from bot.commands.router import Router
 
 log = logging.getLogger(__name__)
-Send = Callable[[Reply], Awaitable[int | None]]  # Telegram's message id (None in the terminal)
-Job = Callable[[Send], Awaitable[int]]  # more scheduled work; returns how many messages it sent
+Job = Callable[[], Awaitable[int]]  # more scheduled work; how many messages it queued
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
-AGAIN = (
-    "<i>(sent again: I was interrupted while sending this — ignore it if you already have it)</i>"
-)
 UNDELIVERED_DAYS = 7
 
 
@@ -79,7 +76,8 @@ class BriefingCommands:
         return Reply(text, buttons=(task_buttons(task),))
 
     async def send_due(self, send: Send) -> int:
-        """Queue what is due (reminders, then the briefing), then send the outbox."""
+        """Queue what is due (reminders, then the briefing) and send the outbox; then the
+        weekly backup and the jobs, and send what they queued. How many messages went out."""
         self.s.proposals.expire_due()
         if not self._recovered:  # the first sweep after start: interrupted sends are unknown
             self.s.outbox.recover()
@@ -91,10 +89,13 @@ class BriefingCommands:
         if briefing is not None:
             reply = self.render(late=briefing.late)
             self.s.scheduler.queue_briefing(briefing, reply.text, stored(reply))
-        sent = await self.s.outbox.drain(partial(deliver, send))
-        sent += await weekly_backup(self.s, send)  # in a worker thread, once per ISO week
+        send_row = partial(deliver, send, self.s.proposals)
+        sent = await self.s.outbox.drain(send_row)
+        queued = await weekly_backup(self.s)  # in a worker thread, once per ISO week
         for job in self.jobs:
-            sent += await job(send)
+            queued += await job()
+        if queued:
+            sent += await self.s.outbox.drain(send_row)
         return sent
 
     def _missed(self) -> list[Undelivered]:
@@ -106,15 +107,3 @@ class BriefingCommands:
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
         return f"  {first} ({at}: {why})"
-
-
-def stored(reply: Reply) -> Buttons:
-    """A reply's buttons as the outbox keeps them."""
-    return tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
-
-
-async def deliver(send: Send, item: Claimed) -> int | None:
-    """One outbox row as a reply; the single re-send after an unknown outcome says so."""
-    text = f"{AGAIN}\n{item.text}" if item.again else item.text
-    buttons = tuple(tuple(Button(label, data) for label, data in row) for row in item.buttons)
-    return await send(Reply(text, buttons=buttons))

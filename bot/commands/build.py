@@ -25,6 +25,7 @@ class Conversation:
     router: Router
     briefing: BriefingCommands
     knowledge: KnowledgeCommands
+    clients: ClientCommands  # its draft_due runs as a background job of the Telegram adapter
 
 
 def build_conversation(services: Services) -> Conversation:
@@ -43,5 +44,5 @@ def build_conversation(services: Services) -> Conversation:
     AssistantCommands(services, cards, knowledge).register(router)
     clients = ClientCommands(services, cards)
     clients.register(router)
-    briefing.jobs.append(clients.tick)
-    return Conversation(router, briefing, knowledge)
+    briefing.jobs.append(clients.ask_unknown)
+    return Conversation(router, briefing, knowledge, clients)

@@ -1,11 +1,18 @@
-"""Clients over Telegram Business: /clients, /autodraft, Approve of a reply, the drafting tick."""
+"""Clients over Telegram Business: /clients, /autodraft, Approve of a reply, drafting replies.
+
+Drafting (:meth:`ClientCommands.draft_due`) runs as its own background job, never inside the
+scheduler tick, so a slow model never holds a reminder back; the questions about interrupted
+sends (:meth:`ClientCommands.ask_unknown`) are a quick tick job. Both only queue messages in the
+outbox; the tick sends them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.commands import outgoing
 from bot.commands.callbacks import Callback
 from bot.commands.proposals import ProposalCommands
 from bot.commands.render import when
@@ -16,13 +23,13 @@ from bot.services import clients as c
 from bot.services import proposal_payloads as p
 from bot.services.client_drafts import DueDraft
 from bot.services.client_replies import Delivery
+from bot.services.outbox import Outgoing
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
 
 log = logging.getLogger(__name__)
-Send = Callable[[Reply], Awaitable[int | None]]
 PREVIEW = 80
 NO_CLIENTS = (
     "No clients yet. Connect me in Telegram: Settings → Telegram Business → Chatbots, and allow "
@@ -48,6 +55,7 @@ class ClientCommands:
     def __init__(self, services: Services, cards: ProposalCommands) -> None:
         self.s = services
         self.cards = cards
+        self._drafting = asyncio.Lock()  # one draft run at a time
 
     def register(self, router: Router) -> None:
         router.command(
@@ -97,41 +105,60 @@ class ClientCommands:
             replies.append(Reply(esc(payload.text)))  # the final text alone, to copy
         return replies
 
-    # --- the scheduler tick ------------------------------------------------------------------
+    # --- scheduled work ----------------------------------------------------------------------
 
-    async def tick(self, send: Send) -> int:
-        """Ask about unknown sends, then draft for clients who have been quiet long enough."""
-        sent = 0
-        for row in self.s.replies.unasked():
-            await send(self._ask(row))
-            self.s.replies.asked(row.id)
-            sent += 1
+    async def ask_unknown(self) -> int:
+        """Queue one question about each approved reply a stop interrupted mid-send."""
+        rows = self.s.replies.unasked()
+        for row in rows:
+            self.s.replies.asked(row.id, outgoing.question(row.id, self._ask(row)))
+        return len(rows)
+
+    async def draft_due(self) -> int:
+        """Draft for clients quiet long enough (one run at a time); cards and notes queued.
+
+        A run cancelled mid-draft (the bot stopping) hands its untouched bursts back."""
         if self.s.replies.transport is None:  # client chats are served by the Telegram bot only
-            return sent
-        for due in self.s.drafts.take_due():
-            reply = await self._draft(due)
-            if reply is not None:
-                await send(reply)
-                sent += 1
-        return sent
+            return 0
+        async with self._drafting:
+            taken = self.s.drafts.take_due()
+            queued = 0
+            for n, due in enumerate(taken):
+                try:
+                    queued += await self._draft(due)
+                except asyncio.CancelledError:
+                    self.s.drafts.release(taken[n:])
+                    raise
+            return queued
 
-    async def _draft(self, due: DueDraft) -> Reply | None:
+    async def _draft(self, due: DueDraft) -> int:
+        """The burst's card, queued with its proposal; or a note saying why there is none."""
         name = due.client.name
         if not self.s.clients.autodraft:
-            return None
+            return 0
         if self.s.ai is None:
-            return Reply(
+            return self._note(
+                due,
                 f"💬 {bold(name)} wrote: “{esc(_preview(due.text, 300))}”\n"
-                "<i>AI drafting is off, so there is no draft; answer them in Telegram.</i>"
+                "<i>AI drafting is off, so there is no draft; answer them in Telegram.</i>",
             )
         try:
-            row = await self.s.drafts.draft(self.s.ai, due)
+            await self.s.drafts.draft(self.s.ai, due, announce=self._card)
         except MicrodeskError as exc:
-            return Reply(f"I couldn't draft a reply to {bold(name)}: {esc(str(exc))}")
+            return self._note(due, f"I couldn't draft a reply to {bold(name)}: {esc(str(exc))}")
         except Exception:
             log.exception("drafting a reply to client %s failed", due.client.id)
-            return Reply(f"I couldn't draft a reply to {bold(name)}; answer them in Telegram.")
-        return self.cards.card(row)
+            return self._note(
+                due, f"I couldn't draft a reply to {bold(name)}; answer them in Telegram."
+            )
+        return 1
+
+    def _card(self, row: Proposal) -> Outgoing:
+        return outgoing.card(row.id, self.cards.card(row))
+
+    def _note(self, due: DueDraft, text: str) -> int:
+        item = outgoing.no_draft(due.client.id, due.messages[-1].id, Reply(text))
+        return int(self.s.outbox.put(item))
 
     def _ask(self, row: Proposal) -> Reply:
         payload = p.load(row.payload)

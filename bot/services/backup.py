@@ -67,6 +67,14 @@ INDEX_BUSY = "The document index is being updated; try the backup again in a few
 
 
 @dataclass(frozen=True)
+class WeeklyFailure:
+    """The week's scheduled backup failed: what to tell the owner (plain text), once a week."""
+
+    week: str
+    text: str
+
+
+@dataclass(frozen=True)
 class DataPaths:
     """Where the data lives: the SQLite file, the embedded index folder, the backups folder."""
 
@@ -308,7 +316,7 @@ class BackupService:
         self._done_week = week
         return info
 
-    async def weekly_if_due(self) -> str | None:
+    async def weekly_if_due(self) -> WeeklyFailure | None:
         """Run the weekly backup in a worker thread if due; a notice for the owner if it failed.
 
         Not in the first minute after start: the bot catches up on updates and reminders first.
@@ -329,7 +337,7 @@ class BackupService:
         self._retry_at = None
         return None
 
-    def _failure_notice(self, week: str, exc: Exception) -> str | None:
+    def _failure_notice(self, week: str, exc: Exception) -> WeeklyFailure | None:
         if isinstance(exc, MicrodeskError):
             log.warning("weekly backup %s failed: %s", week, exc)
             reason = str(exc)
@@ -342,7 +350,8 @@ class BackupService:
         if self._warned_week == week:
             return None
         self._warned_week = week
-        return f"⚠️ The weekly backup did not work: {reason} I will try again in an hour."
+        text = f"⚠️ The weekly backup did not work: {reason} I will try again in an hour."
+        return WeeklyFailure(week, text)
 
     # --- internals -------------------------------------------------------------------------
 

@@ -1,16 +1,22 @@
 """Drafted replies to clients: one per burst of messages, in the owner's voice, as a proposal.
 
-The scheduler tick takes each client whose quiet period has passed (an atomic claim, so two
-ticks never draft the same burst), and the AI drafts a reply from the documents, the client's
-recent thread and the owner's latest corrections of earlier drafts. A newer draft for the same
-client withdraws the older card. Nothing here sends anything: the draft is a pending proposal.
+A background job (never the scheduler tick: a slow model must not hold reminders back) takes
+each client whose quiet period has passed (an atomic claim, so two runs never draft the same
+burst), and the AI drafts a reply from the documents, the client's recent thread and the
+owner's latest corrections of earlier drafts. A newer draft for the same client withdraws the
+older card. A run stopped mid-draft hands the bursts it had taken back (:meth:`release`).
+Nothing here sends anything: the draft is a pending proposal, its card queued in the outbox
+with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -18,7 +24,7 @@ from bot.db.clients import FROM_CLIENT, Client, ClientMessage, ClientRepo, Reply
 from bot.db.proposals import Proposal
 from bot.services import proposal_payloads as p
 from bot.services.clients import ClientService
-from bot.services.proposals import ProposalService
+from bot.services.proposals import Announce, ProposalService
 
 if TYPE_CHECKING:
     from bot.services.ai import AIAssistant
@@ -34,6 +40,7 @@ class DueDraft:
 
     client: Client
     messages: list[ClientMessage]
+    due_at: datetime  # the quiet period's end that was claimed
 
     @property
     def text(self) -> str:
@@ -57,16 +64,26 @@ class ReplyDrafter:
         """Claim every client quiet long enough; those with messages still unanswered."""
         with self._sessions.begin() as session:
             repo = ClientRepo(session)
-            taken = [
-                client
-                for client in repo.due_for_draft(self._clock.now())
-                if client.draft_due_at is not None and repo.take_due(client.id, client.draft_due_at)
-            ]
-        due = [DueDraft(client, self._clients.unanswered(client.id)) for client in taken]
-        return [d for d in due if d.messages]
+            due = [(c, c.draft_due_at) for c in repo.due_for_draft(self._clock.now())]
+            taken = [(c, at) for c, at in due if at is not None and repo.take_due(c.id, at)]
+        drafts = [DueDraft(c, self._clients.unanswered(c.id), at) for c, at in taken]
+        return [d for d in drafts if d.messages]
 
-    async def draft(self, ai: AIAssistant, due: DueDraft) -> Proposal:
-        """The AI's reply to the burst, stored as a pending proposal (the older card withdrawn)."""
+    def release(self, drafts: Sequence[DueDraft]) -> None:
+        """Hand taken bursts back undrafted (a stop mid-run); a newer message's period stays."""
+        with self._sessions.begin() as session:
+            for due in drafts:
+                session.execute(
+                    update(Client)
+                    .where(Client.id == due.client.id, Client.draft_due_at.is_(None))
+                    .values(draft_due_at=due.due_at)
+                )
+
+    async def draft(
+        self, ai: AIAssistant, due: DueDraft, announce: Announce | None = None
+    ) -> Proposal:
+        """The AI's reply to the burst, stored as a pending proposal (the older card withdrawn);
+        `announce` makes its card, queued in the outbox with the proposal."""
         client = due.client
         first = due.messages[0].id
         earlier = [m for m in self._clients.thread(client.id) if m.id < first]
@@ -80,7 +97,7 @@ class ReplyDrafter:
             sources=draft.sources,
         )
         self._withdraw_older(client.id)
-        return self._proposals.propose(payload, ORIGIN)
+        return self._proposals.propose(payload, ORIGIN, announce=announce)
 
     def examples(self) -> list[tuple[str, str]]:
         with self._sessions() as session:

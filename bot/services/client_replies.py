@@ -26,6 +26,7 @@ from bot.errors import UserInputError
 from bot.services import proposal_payloads as p
 from bot.services.client_drafts import ReplyDrafter
 from bot.services.clients import ClientService
+from bot.services.outbox import Outgoing
 from bot.services.proposals import Outcome, ProposalService
 from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
 
@@ -91,8 +92,9 @@ class ReplyDelivery:
         rows = self._proposals.in_status(UNKNOWN)
         return [row for row in rows if not self._proposals.noted(row.id, ASKED)]
 
-    def asked(self, proposal_id: int) -> None:
-        self._proposals.note(proposal_id, ASKED)
+    def asked(self, proposal_id: int, question: Outgoing | None = None) -> None:
+        """Record that the owner was asked; `question` goes into the outbox in that record."""
+        self._proposals.note(proposal_id, ASKED, message=question)
 
     # --- internals ---------------------------------------------------------------------------
 

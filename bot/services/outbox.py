@@ -1,13 +1,18 @@
-"""The outbox: scheduled messages to the owner are queued, claimed, sent and settled — once.
+"""The outbox: what the bot sends the owner on its own is queued, claimed, sent and settled.
 
-    queue    inside the transaction that records them as due-and-handled (the reminder or
-             briefing ledger), so the "what is due" queries and the outbox never disagree
+    queue    inside the transaction that records it as handled — the reminder or briefing
+             ledger, the proposal a drafted reply's card shows, the "owner asked" note of an
+             unknown reply — so that record and the outbox never disagree; a key names each
+             message once (a backup failure's key, its ISO week, is its only record)
     claim    a conditional UPDATE (pending → sending), committed before the send
     settle   sent (with Telegram's message id) | failed (refused, logged) | unknown
+             | dropped (the deliver function raised :class:`NotWanted`: e.g. a card whose
+             proposal was approved, rejected or expired before it went out)
 
 An ``unknown`` row (a time-out after the request left, or a crash between claim and settle,
 found ``sending`` at start) is sent once more, marked as a repeat, and never again: for the
-owner's own reminders a missed tax deadline is worse than a marked duplicate. Client replies
+owner's own reminders a missed tax deadline is worse than a marked duplicate, and a card sent
+twice is harmless (both carry the same buttons; a proposal is approved once). Client replies
 never come here; they are never resent automatically (:mod:`bot.services.client_replies`).
 """
 
@@ -20,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.crashpoints import crash_point
-from bot.db.outbox import FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
+from bot.db.outbox import DROPPED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
 from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
 
 log = logging.getLogger(__name__)
@@ -34,9 +40,13 @@ INTERRUPTED = "interrupted between claim and result"
 TIMED_OUT = "no answer from Telegram after the request left"
 
 
+class NotWanted(Exception):
+    """Raised by a deliver function: the message is moot now; nothing was sent (one sentence)."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    key: str  # unique: "reminder:<task>:<due instant>:<rung>", "briefing:<local date>"
+    key: str  # unique: "reminder:<task>:<due instant>:<rung>", "briefing:<local date>", ...
     kind: str
     text: str
     buttons: Buttons = ()
@@ -89,6 +99,14 @@ class OutboxService:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
+
+    def put(self, item: Outgoing) -> bool:
+        """Queue `item` in a transaction of its own; False if its key was queued before."""
+        try:
+            with self._sessions.begin() as session:
+                return queue(session, item, self._clock.now())
+        except IntegrityError:  # another process queued the same key first
+            return False
 
     def recover(self) -> int:
         """At start: rows left ``sending`` by a stop may or may not have gone out: unknown."""
@@ -146,6 +164,9 @@ class OutboxService:
             except SendRefused as exc:
                 log.warning("outbox %s (%s) refused: %s", item.id, item.kind, exc)
                 self._settle(item.id, FAILED, error=str(exc))
+            except NotWanted as exc:
+                log.info("outbox %s (%s) dropped: %s", item.id, item.kind, exc)
+                self._settle(item.id, DROPPED, error=str(exc))
             except SendUnknown:
                 log.warning("outbox %s (%s): outcome unknown", item.id, item.kind)
                 self._settle(item.id, UNKNOWN, error=TIMED_OUT)

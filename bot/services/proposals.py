@@ -16,7 +16,7 @@ bot starts may or may not have been sent, so :meth:`~ProposalService.interrupted
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,12 +39,14 @@ from bot.db.proposals import (
 from bot.errors import NotFoundError, UserInputError
 from bot.services import proposal_payloads as p
 from bot.services.dates import Due
+from bot.services.outbox import Outgoing, queue
 from bot.services.tasks import TaskChange, TaskDraft, TaskService
 
 TTL = timedelta(hours=24)
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_REPLY = p.MAX_REPLY_CHARS
 INTERRUPTED = "Interrupted by a restart between Approve and the end of the send."
+Announce = Callable[[Proposal], Outgoing]  # the card to queue for a new proposal (its id set)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,10 @@ class ProposalService:
         *,
         actor: str = "assistant",
         replaces: int | None = None,
+        announce: Announce | None = None,
     ) -> Proposal:
+        """A pending proposal; with `announce`, its card is queued in the outbox in the same
+        transaction (a card the scheduler sends, not one shown as the answer to a message)."""
         now = self._clock.now()
         row = Proposal(
             kind=payload.kind,
@@ -91,6 +96,8 @@ class ProposalService:
             session.add(row)
             session.flush()
             self._audit(session, actor, "proposed", row.id, payload.kind)
+            if announce is not None:
+                queue(session, announce(row), now)
         return row
 
     def task_from_draft(self, draft: TaskDraft) -> p.NewTask:
@@ -134,6 +141,12 @@ class ProposalService:
         query = select(Proposal).where(Proposal.status == PENDING, Proposal.expires_at > now)
         with self._sessions() as session:
             return session.scalars(query.order_by(Proposal.id)).all()
+
+    def waiting(self, proposal_id: int) -> bool:
+        """Still pending and not expired: the owner can decide on it."""
+        with self._sessions() as session:
+            row = session.get(Proposal, proposal_id)
+        return row is not None and row.status == PENDING and row.expires_at > self._clock.now()
 
     def in_status(self, status: str) -> Sequence[Proposal]:
         query = select(Proposal).where(Proposal.status == status).order_by(Proposal.id)
@@ -227,10 +240,15 @@ class ProposalService:
                 self._audit(session, "system", "withdrawn", proposal_id, reason)
         return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
 
-    def note(self, proposal_id: int, action: str, detail: str = "") -> None:
-        """An entry in the audit trail (e.g. that the owner was asked about an unknown send)."""
+    def note(
+        self, proposal_id: int, action: str, detail: str = "", *, message: Outgoing | None = None
+    ) -> None:
+        """An entry in the audit trail (e.g. that the owner was asked about an unknown send);
+        `message` (the question) is queued in the outbox in the same transaction."""
         with self._sessions.begin() as session:
             self._audit(session, "system", action, proposal_id, detail)
+            if message is not None:
+                queue(session, message, self._clock.now())
 
     def noted(self, proposal_id: int, action: str) -> bool:
         query = select(AuditEntry.id).where(

@@ -39,6 +39,7 @@ from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.tg import business, documents, render
+from bot.tg.background import Background
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -76,7 +77,7 @@ class TelegramAdapter:
         self.conversation: Conversation = build_conversation(services)
         self.tick_seconds = tick_seconds
         self.webhook_host = webhook_host
-        self._ticker: asyncio.Task[None] | None = None
+        self._background: Background | None = None  # the scheduler tick and the drafting
         self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
@@ -113,13 +114,14 @@ class TelegramAdapter:
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
-        self._ticker = asyncio.create_task(self._tick_forever(delay), name="microdesk-scheduler")
+        self._background = Background(self.conversation, self.send_to_owner, self.tick_seconds)
+        self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
 
     async def startup(self, *, poll_timeout: int = 30, background_delay: float = 0.0) -> None:
         """Start the bot inside a running event loop: updates coming in first, so the owner is
         served at once; then the command menu, and after `background_delay` seconds the
-        scheduler and the indexing of the knowledge folder."""
+        scheduler, the drafting of replies to clients and the indexing of the knowledge folder."""
         await self.app.initialize()
         await self.app.start()
         self._intake = await self._open_intake(poll_timeout)
@@ -185,11 +187,9 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._indexer
             self._indexer = None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        if self._background is not None:
+            await self._background.stop()
+            self._background = None
         await self.s.aclose()
 
     async def _index_knowledge(self, delay: float = 0.0) -> None:
@@ -204,15 +204,6 @@ class TelegramAdapter:
                 await self.s.knowledge.awarm_up()
         except Exception:
             log.exception("indexing the knowledge folder failed")
-
-    async def _tick_forever(self, delay: float = 0.0) -> None:
-        await asyncio.sleep(delay)
-        while True:
-            try:
-                await self.conversation.briefing.send_due(self.send_to_owner)
-            except Exception:
-                log.exception("scheduled send failed; will retry on the next tick")
-            await asyncio.sleep(self.tick_seconds)
 
     async def send_to_owner(self, reply: Reply) -> int | None:
         """A scheduled message to the owner; its message id, or a bot.services.sending error."""

@@ -13,7 +13,8 @@ on prompts, ``tools``, ``tool_choice``, ``response_format``, ``max_tokens`` and 
 GET /v1/models lists ``model`` (or answers ``models_body``). Streaming is not offered
 (``stream: true`` gets a 400).
 
-Faults: ``hang_forever`` (never answers), ``slow`` (answers after N seconds), ``failing``
+Faults: ``hang_forever`` (never answers), ``held`` (answers once the test sets an
+``asyncio.Event``: event-based, no timing), ``slow`` (answers after N seconds), ``failing``
 (429 with a ``retry-after`` header, 500, 401 ...), ``garbage`` (a 200 whose body is not a chat
 completion), ``calls`` with invalid JSON arguments or an unknown tool name, and ``huge``
 (20,000 tokens of text with matching usage).
@@ -52,6 +53,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     hang: bool = False
+    gate: asyncio.Event | None = None  # answer only once this is set (or the server stops)
     error: JSON | None = None
 
     @classmethod
@@ -76,6 +78,11 @@ class Reply:
     @classmethod
     def hang_forever(cls) -> Reply:
         return cls(hang=True)
+
+    @classmethod
+    def held(cls, gate: asyncio.Event, content: str) -> Reply:
+        """A plain assistant message, answered only once the test sets `gate`."""
+        return cls(content=content, gate=gate)
 
     @classmethod
     def slow(cls, seconds: float, content: str = "late answer") -> Reply:
@@ -173,6 +180,11 @@ class FakeOpenAI:
     async def _wait(self, reply: Reply) -> None:
         if reply.hang:
             await self._closing.wait()
+        elif reply.gate is not None:
+            waits = {asyncio.ensure_future(e.wait()) for e in (reply.gate, self._closing)}
+            _, left = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in left:
+                waiting.cancel()
         elif reply.delay:  # cut short when the server stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), reply.delay)

@@ -1,0 +1,86 @@
+"""The Telegram adapter's two loops: the scheduler tick, and drafting replies to clients.
+
+    tick     every `seconds`, or at once when woken: queue what is due and send the outbox
+             (:meth:`BriefingCommands.send_due`: reminders, the briefing, the weekly backup)
+    drafts   every `seconds`: draft for clients who have been quiet long enough
+             (:meth:`ClientCommands.draft_due`, one run at a time); a run that queued a card
+             or a note wakes the tick, so it goes out at once
+
+Each loop is its own task: a model taking its full time-out to answer never holds a reminder
+back. An error is logged and the loop goes on; :meth:`Background.stop` cancels both and waits
+for them (a draft cut short hands its client back for the next start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.commands.build import Conversation
+from bot.commands.outgoing import Send
+
+log = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[None]]
+
+
+class Background:
+    def __init__(self, conversation: Conversation, send: Send, seconds: float) -> None:
+        self.conversation = conversation
+        self.send = send
+        self.seconds = seconds
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, delay: float = 0.0) -> None:
+        """Both loops, after `delay` seconds."""
+        tick = every(self.seconds, self.tick, "scheduled send", delay=delay, wake=self._wake)
+        drafts = every(self.seconds, self.drafts, "drafting replies to clients", delay=delay)
+        self._tasks = [
+            asyncio.create_task(tick, name="microdesk-scheduler"),
+            asyncio.create_task(drafts, name="microdesk-drafts"),
+        ]
+
+    async def stop(self) -> None:
+        """Cancel both loops and wait until they have ended."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def tick(self) -> None:
+        """Queue what is due and send the outbox."""
+        await self.conversation.briefing.send_due(self.send)
+
+    async def drafts(self) -> None:
+        """Draft what is due; wake the tick to send the cards."""
+        if await self.conversation.clients.draft_due():
+            self._wake.set()
+
+
+async def every(
+    seconds: float,
+    job: Job,
+    what: str,
+    *,
+    delay: float = 0.0,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Run `job` after `delay`, then `seconds` after each run ends (at once when `wake` is set
+    meanwhile), until cancelled; an error is logged and the next round comes all the same."""
+    await asyncio.sleep(delay)
+    while True:
+        if wake is not None:
+            wake.clear()  # a wake-up while the job runs means one more round at once
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; trying again on the next round", what)
+        if wake is None:
+            await asyncio.sleep(seconds)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
