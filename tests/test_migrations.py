@@ -100,16 +100,18 @@ def test_heads_come_from_the_files_so_a_new_migration_is_applied(tmp_path: Path)
     engine.dispose()
 
 
-def test_a_start_at_the_head_does_not_load_alembic(tmp_path: Path) -> None:
+def test_a_start_at_the_head_loads_neither_alembic_nor_the_knowledge_stack(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/m.db"
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
     probe = (
         "import sys\n"
+        "import bot.app, bot.services.knowledge\n"
         "from bot.db.engine import make_engine, migrate\n"
         f"migrate(make_engine({url!r}))\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+        "heavy = {'alembic', 'numpy', 'chromadb', 'onnxruntime'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.commands.reply import Reply, bold, esc
-from bot.services.knowledge import Passage, Progress
+from bot.services.knowledge import Passage
+from bot.services.knowledge_index import Progress
 from bot.services.links import LinkGuard
 
 if TYPE_CHECKING:

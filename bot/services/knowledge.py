@@ -9,56 +9,39 @@
 SQLite is the source of truth; the vector index and the BM25 index are derived from it. The
 blocking methods run on the caller's thread; the ``a``-prefixed ones run them in a worker thread
 (``asyncio.to_thread``) and call ``progress`` back on the event loop.
+
+This module is the service and its reading side (search, listing); the work lives beside it:
+``knowledge_ingest`` (files → documents, chunks, vectors) and ``knowledge_index`` (what is
+indexed, the BM25 build, the vector index's rebuild and repair). One write lock here serialises
+every change to SQLite and the indexes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import re
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.crashpoints import crash_point
-from bot.db.knowledge import (
-    FAILED,
-    FOLDER,
-    INDEXED,
-    SKIPPED,
-    UPLOAD,
-    Chunk,
-    Document,
-    KnowledgeRepo,
-)
+from bot.db.knowledge import Chunk, Document, KnowledgeRepo
 from bot.errors import UserInputError
-from bot.retrieval.chunking import SECTION_SEPARATOR, ChunkParams, chunk_document
+from bot.retrieval.chunking import SECTION_SEPARATOR, ChunkParams
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import VectorIndex
 from bot.retrieval.lexical import LexicalIndex, trim_heap
-from bot.retrieval.parsing import FORMATS_SENTENCE, Limits, ParsedDoc, ParseError, check_size
+from bot.retrieval.parsing import Limits
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
-
-if TYPE_CHECKING:  # numpy loads with the first embedding, after the bot is serving
-    import numpy as np
-    import numpy.typing as npt
+from bot.services.knowledge_index import Progress, VectorUpkeep, build_lexical
+from bot.services.knowledge_ingest import DocResult, Ingester, IngestReport, clean_name
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int, str], None]
-T = TypeVar("T")
-UNCHANGED = "unchanged"
-REMOVED = "removed"
 MAX_QUERY_CHARS = 1_000
-EMBED_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -72,27 +55,6 @@ class Passage:
     page: int | None
     section: str | None
     similarity: float | None  # dense cosine; None when only BM25 found it
-
-
-@dataclass(frozen=True)
-class DocResult:
-    name: str
-    status: str  # indexed | unchanged | skipped | failed | removed
-    reason: str | None = None
-    chunks: int = 0
-
-
-@dataclass
-class IngestReport:
-    results: list[DocResult] = field(default_factory=list)
-
-    def named(self, status: str) -> list[DocResult]:
-        return [r for r in self.results if r.status == status]
-
-    @property
-    def summary(self) -> str:
-        counts = {s: len(self.named(s)) for s in (INDEXED, UNCHANGED, SKIPPED, FAILED, REMOVED)}
-        return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no documents"
 
 
 @dataclass(frozen=True)
@@ -119,13 +81,6 @@ def citation(name: str, page: int | None, section: str | None) -> str:
     return f"{name}{SECTION_SEPARATOR}{section}" if section else name
 
 
-def indexed_text(name: str, section: str | None, text: str) -> str:
-    """What is embedded and BM25-indexed: the file's title and section trail, then the text."""
-    title = re.sub(r"[_\-.]+", " ", PurePath(name).stem).strip()
-    head = f"{title}{SECTION_SEPARATOR}{section}" if section else title
-    return f"{head}\n{text}"
-
-
 class KnowledgeService:
     def __init__(
         self,
@@ -145,16 +100,17 @@ class KnowledgeService:
         self._index = index
         self._embedder = embedder
         self._knowledge_dir = knowledge_dir
-        self._clock = clock
-        self._limits = limits or Limits()
+        limits = limits or Limits()
         self._owns_parser = parser is None
-        self._parser = parser or SandboxParser(self._limits)
-        self._chunking = chunking or ChunkParams()
+        self._parser = parser or SandboxParser(limits)
+        self._ingest = Ingester(
+            sessions, index, embedder, clock=clock, parser=self._parser, limits=limits,
+            chunking=chunking or ChunkParams(), max_files=max_files,
+        )  # fmt: skip
+        self._vectors = VectorUpkeep(sessions, index, embedder)
         self._search = HybridSearch(index, embedder, fusion)
-        self._max_files = max_files
         self._write = threading.RLock()
         self._lexical: LexicalIndex | None = None
-        self._vectors_checked = False
 
     # -- ingestion -------------------------------------------------------------------------
 
@@ -165,19 +121,10 @@ class KnowledgeService:
         root = (path or self._knowledge_dir).expanduser().resolve()
         if not root.is_dir():
             raise UserInputError(f"There is no folder {root.name or str(root)!r} to index.")
-        files, complete = self._scan(root)
-        report = IngestReport()
+        files, complete = self._ingest.scan(root)
         with self._write:
             self._ensure_vectors()
-            for done, file in enumerate(files, start=1):
-                report.results.append(self._ingest_path(root, file))
-                if progress:
-                    progress(done, len(files), file.relative_to(root).as_posix())
-            if complete:
-                report.results.extend(self._remove_missing(root, {str(f) for f in files}))
-            else:
-                reason = f"The folder holds more than {self._max_files:,} files; I read the first."
-                report.results.append(DocResult(root.name, FAILED, reason))
+            report = self._ingest.folder(root, files, complete, progress)
             self._refresh_lexical()
         log.info("ingested %s: %s", root.name, report.summary)
         return report
@@ -187,7 +134,7 @@ class KnowledgeService:
         name = clean_name(name)
         with self._write:
             self._ensure_vectors()
-            result = self._store(UPLOAD, name, name, data, progress)
+            result = self._ingest.upload(name, data, progress)
             self._refresh_lexical()
         log.info("upload %s: %s", result.status, result.chunks)
         return result
@@ -195,19 +142,13 @@ class KnowledgeService:
     def rebuild_index(self, progress: Progress | None = None) -> int:
         """Re-embed every stored chunk into an empty vector index; returns the chunk count."""
         with self._write:
-            with self._sessions() as session:
-                rows = KnowledgeRepo(session).all_chunk_texts()
-            self._index.reset()
-            for first in range(0, len(rows), EMBED_BATCH * 4):
-                batch = rows[first : first + EMBED_BATCH * 4]
-                texts = [indexed_text(name, section, text) for _, text, name, section in batch]
-                self._index.upsert([r[0] for r in batch], self._embedder.embed(texts))
-                if progress:
-                    progress(first + len(batch), len(rows), "rebuilding")
-            self._vectors_checked = True
+            count = self._vectors.rebuild(progress)
             self._refresh_lexical()
-        log.info("rebuilt the vector index: %d chunks", len(rows))
-        return len(rows)
+        return count
+
+    def index_drift(self) -> tuple[set[int], set[int]]:
+        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
+        return self._vectors.drift()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -219,7 +160,7 @@ class KnowledgeService:
         lexical = self._lexical_index()
         if not len(lexical):
             return []
-        if not self._vectors_checked:
+        if not self._vectors.checked:
             with self._write:
                 self._ensure_vectors()
         hits = self._search.search(query, lexical, k)
@@ -283,173 +224,10 @@ class KnowledgeService:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _scan(self, root: Path) -> tuple[list[Path], bool]:
-        """Files under root, hidden ones and Office lock files left out; False if capped."""
-        found: list[Path] = []
-        for folder, dirs, names in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names):
-                path = Path(folder, name)
-                if name.startswith((".", "~$")) or not path.is_file():
-                    continue
-                if len(found) >= self._max_files:
-                    return found, False
-                found.append(path)
-        return found, True
-
-    def _ingest_path(self, root: Path, file: Path) -> DocResult:
-        name = file.relative_to(root).as_posix()
-        try:
-            size = file.stat().st_size
-            check_size(size, self._limits)
-            data = file.read_bytes()
-        except ParseError as exc:
-            return self._record(FOLDER, str(file), name, b"", FAILED, str(exc), size=size)
-        except OSError:
-            reason = "I could not open the file (permissions, or it moved while I read it)."
-            return self._record(FOLDER, str(file), name, b"", FAILED, reason)
-        return self._store(FOLDER, str(file), name, data, None)
-
-    def _store(
-        self, source: str, path: str, name: str, data: bytes, progress: Progress | None
-    ) -> DocResult:
-        digest = hashlib.sha256(data).hexdigest()
-        with self._sessions() as session:
-            known = KnowledgeRepo(session).find(source, path)
-            if known is not None and known.content_hash == digest:
-                return DocResult(name, UNCHANGED, known.reason, known.chunk_count)
-        try:
-            check_size(len(data), self._limits)
-            parsed = self._parse(name, data)
-        except ParseError as exc:
-            status = SKIPPED if exc.skip else FAILED
-            return self._record(source, path, name, data, status, str(exc), digest=digest)
-        chunks = chunk_document(parsed, self._chunking)
-        texts = [indexed_text(name, c.section_label, c.text) for c in chunks]
-        vectors = self._embed(texts, progress)
-        rows = [
-            Chunk(
-                ordinal=c.ordinal,
-                text=c.text,
-                page=c.page,
-                section=c.section_label,
-                char_start=c.start,
-                char_end=c.end,
-            )
-            for c in chunks
-        ]
-        return self._record(
-            source, path, name, data, INDEXED, None, digest=digest, rows=rows, vectors=vectors,
-            chars=parsed.chars,
-        )  # fmt: skip
-
-    def _parse(self, name: str, data: bytes) -> ParsedDoc:
-        suffix = PurePath(name).suffix.lower()
-        from bot.retrieval.parsing import supported
-
-        if not supported(name):
-            what = f"{suffix} files" if suffix else "files without an extension"
-            raise ParseError(f"I can't read {what}; I read {FORMATS_SENTENCE}.", skip=True)
-        return self._parser.parse(name, data)
-
-    def _embed(self, texts: list[str], progress: Progress | None) -> npt.NDArray[np.float32]:
-        import numpy as np
-
-        parts = []
-        for first in range(0, len(texts), EMBED_BATCH):
-            parts.append(self._embedder.embed(texts[first : first + EMBED_BATCH]))
-            if progress:
-                progress(min(first + EMBED_BATCH, len(texts)), len(texts), "indexing")
-        if not parts:
-            return np.zeros((0, self._embedder.dim), dtype=np.float32)
-        return np.concatenate(parts)
-
-    def _record(
-        self,
-        source: str,
-        path: str,
-        name: str,
-        data: bytes,
-        status: str,
-        reason: str | None,
-        *,
-        digest: str = "",
-        size: int | None = None,
-        rows: Sequence[Chunk] = (),
-        vectors: npt.NDArray[np.float32] | None = None,
-        chars: int = 0,
-    ) -> DocResult:
-        """Write the document row and its chunks, and their vectors before the commit."""
-        now = self._clock.now()
-        with self._sessions.begin() as session:
-            repo = KnowledgeRepo(session)
-            doc = repo.find(source, path)
-            if doc is None:
-                doc = repo.add(
-                    Document(source=source, path=path, name=name, content_hash=digest,
-                             status=status, size_bytes=0, created_at=now, updated_at=now)
-                )  # fmt: skip
-            old_ids = repo.chunk_ids(doc.id)
-            for row in rows:
-                row.document_id = doc.id
-            new_ids = repo.replace_chunks(doc.id, rows)
-            doc.name, doc.content_hash, doc.status, doc.reason = name, digest, status, reason
-            doc.size_bytes = len(data) if size is None else size
-            doc.text_chars, doc.chunk_count, doc.updated_at = chars, len(rows), now
-            if vectors is not None and new_ids:
-                self._index.upsert(new_ids, vectors)
-                crash_point("mid_ingest")  # vectors written, the document not committed yet
-        self._index.delete(old_ids)  # a crash before this leaves orphans: _ensure_vectors
-        return DocResult(name, status, reason, len(rows))
-
-    def _remove_missing(self, root: Path, present: set[str]) -> list[DocResult]:
-        prefix = str(root) + os.sep
-        removed: list[DocResult] = []
-        with self._sessions.begin() as session:
-            repo = KnowledgeRepo(session)
-            for doc in repo.documents(FOLDER):
-                if doc.path.startswith(prefix) and doc.path not in present:
-                    ids = repo.chunk_ids(doc.id)
-                    repo.delete(doc)
-                    removed.append(DocResult(doc.name, REMOVED, None, len(ids)))
-                    self._index.delete(ids)
-        return removed
-
-    def index_drift(self) -> tuple[set[int], set[int]]:
-        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
-        with self._sessions() as session:
-            stored = {row[0] for row in KnowledgeRepo(session).all_chunk_texts()}
-        indexed = set(self._index.ids())
-        return indexed - stored, stored - indexed
-
     def _ensure_vectors(self) -> None:
-        """Once per process, make the index agree with the stored chunks.
-
-        An empty index over stored chunks (new server, deleted folder) is rebuilt. A crash
-        mid-ingest can leave vectors of chunks that never committed, or of replaced ones: those
-        are deleted; chunks without a vector get one.
-        """
-        if self._vectors_checked:
-            return
-        with self._sessions() as session:
-            stored = KnowledgeRepo(session).count_chunks()
-        if stored and not self._index.count():
-            log.warning("the vector index is empty but %d chunks are stored: rebuilding", stored)
-            self.rebuild_index()
-        else:
-            self._repair(*self.index_drift())
-        self._vectors_checked = True
-
-    def _repair(self, orphans: set[int], missing: set[int]) -> None:
-        if orphans:
-            log.warning("dropping %d vectors whose chunks are gone", len(orphans))
-            self._index.delete(sorted(orphans))
-        if missing:
-            log.warning("embedding %d stored chunks that have no vector", len(missing))
-            with self._sessions() as session:
-                rows = [r for r in KnowledgeRepo(session).all_chunk_texts() if r[0] in missing]
-            texts = [indexed_text(name, section, text) for _, text, name, section in rows]
-            self._index.upsert([r[0] for r in rows], self._embed(texts, None))
+        """Once per process, make the vector index agree with the stored chunks (lock held)."""
+        if self._vectors.ensure():  # rebuilt: BM25 is built again with it, as rebuild_index does
+            self._refresh_lexical()
 
     def _lexical_index(self) -> LexicalIndex:
         if self._lexical is None:
@@ -460,21 +238,8 @@ class KnowledgeService:
         return self._lexical
 
     def _refresh_lexical(self) -> None:
-        self._lexical = self._build_lexical()
+        self._lexical = build_lexical(self._sessions)
         trim_heap()  # the chunk texts and token lists of the build are garbage by now
-
-    def _build_lexical(self) -> LexicalIndex:
-        with self._sessions() as session:
-            rows = KnowledgeRepo(session).all_chunk_texts()
-        texts = [indexed_text(name, section, text) for _, text, name, section in rows]
-        return LexicalIndex([r[0] for r in rows], texts)
-
-
-def clean_name(name: str) -> str:
-    """An upload's file name, safe to store and show: no folders, no control characters."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".")
-    return base[-120:] or "upload"
 
 
 def _passage(chunk: Chunk, doc: Document, score: float, similarity: float | None) -> Passage:

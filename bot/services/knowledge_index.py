@@ -1,0 +1,132 @@
+"""The derived indexes of the knowledge base, kept in step with the chunks stored in SQLite.
+
+    indexed_text   what is embedded and BM25-indexed for a chunk (file title, section, text)
+    embed_batches  texts to vectors, a batch at a time, with progress
+    build_lexical  the BM25 index, built again from every stored chunk
+    VectorUpkeep   rebuild the vector index, measure its drift from SQLite, repair it once per
+                   process (a crash mid-ingest leaves orphan vectors or chunks without one)
+
+SQLite is the source of truth: nothing here writes a document or a chunk. The caller holds the
+knowledge service's write lock around every method that changes the vector index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.knowledge import KnowledgeRepo
+from bot.retrieval.chunking import SECTION_SEPARATOR
+from bot.retrieval.embedding import Embedder
+from bot.retrieval.index import VectorIndex
+from bot.retrieval.lexical import LexicalIndex
+
+if TYPE_CHECKING:  # numpy loads with the first embedding, after the bot is serving
+    import numpy as np
+    import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]
+EMBED_BATCH = 64
+ChunkText = tuple[int, str, str, str | None]  # chunk id, text, document name, section
+
+
+def indexed_text(name: str, section: str | None, text: str) -> str:
+    """What is embedded and BM25-indexed: the file's title and section trail, then the text."""
+    title = re.sub(r"[_\-.]+", " ", PurePath(name).stem).strip()
+    head = f"{title}{SECTION_SEPARATOR}{section}" if section else title
+    return f"{head}\n{text}"
+
+
+def indexed_texts(rows: Sequence[ChunkText]) -> list[str]:
+    return [indexed_text(name, section, text) for _, text, name, section in rows]
+
+
+def embed_batches(
+    embedder: Embedder, texts: list[str], progress: Progress | None
+) -> npt.NDArray[np.float32]:
+    import numpy as np
+
+    parts = []
+    for first in range(0, len(texts), EMBED_BATCH):
+        parts.append(embedder.embed(texts[first : first + EMBED_BATCH]))
+        if progress:
+            progress(min(first + EMBED_BATCH, len(texts)), len(texts), "indexing")
+    if not parts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+def build_lexical(sessions: sessionmaker[Session]) -> LexicalIndex:
+    with sessions() as session:
+        rows = KnowledgeRepo(session).all_chunk_texts()
+    return LexicalIndex([r[0] for r in rows], indexed_texts(rows))
+
+
+class VectorUpkeep:
+    """The vector index against the stored chunks: rebuild, drift, and the once-a-process repair."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], index: VectorIndex, embedder: Embedder
+    ) -> None:
+        self._sessions = sessions
+        self._index = index
+        self._embedder = embedder
+        self.checked = False  # ensure() ran in this process
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Re-embed every stored chunk into an empty vector index; returns the chunk count."""
+        with self._sessions() as session:
+            rows = KnowledgeRepo(session).all_chunk_texts()
+        self._index.reset()
+        for first in range(0, len(rows), EMBED_BATCH * 4):
+            batch = rows[first : first + EMBED_BATCH * 4]
+            self._index.upsert([r[0] for r in batch], self._embedder.embed(indexed_texts(batch)))
+            if progress:
+                progress(first + len(batch), len(rows), "rebuilding")
+        self.checked = True
+        log.info("rebuilt the vector index: %d chunks", len(rows))
+        return len(rows)
+
+    def drift(self) -> tuple[set[int], set[int]]:
+        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
+        with self._sessions() as session:
+            stored = {row[0] for row in KnowledgeRepo(session).all_chunk_texts()}
+        indexed = set(self._index.ids())
+        return indexed - stored, stored - indexed
+
+    def ensure(self) -> bool:
+        """Once per process, make the index agree with the stored chunks; True if it rebuilt.
+
+        An empty index over stored chunks (new server, deleted folder) is rebuilt. A crash
+        mid-ingest can leave vectors of chunks that never committed, or of replaced ones: those
+        are deleted; chunks without a vector get one.
+        """
+        if self.checked:
+            return False
+        with self._sessions() as session:
+            stored = KnowledgeRepo(session).count_chunks()
+        rebuilt = bool(stored) and not self._index.count()
+        if rebuilt:
+            log.warning("the vector index is empty but %d chunks are stored: rebuilding", stored)
+            self.rebuild()
+        else:
+            self._repair(*self.drift())
+        self.checked = True
+        return rebuilt
+
+    def _repair(self, orphans: set[int], missing: set[int]) -> None:
+        if orphans:
+            log.warning("dropping %d vectors whose chunks are gone", len(orphans))
+            self._index.delete(sorted(orphans))
+        if missing:
+            log.warning("embedding %d stored chunks that have no vector", len(missing))
+            with self._sessions() as session:
+                rows = [r for r in KnowledgeRepo(session).all_chunk_texts() if r[0] in missing]
+            texts = indexed_texts(rows)
+            self._index.upsert([r[0] for r in rows], embed_batches(self._embedder, texts, None))
