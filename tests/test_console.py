@@ -76,10 +76,10 @@ def test_a_bad_setting_stops_the_start_with_one_line(tmp_path: Path) -> None:
 async def test_the_terminal_pages_a_long_task_list_with_numbered_buttons(
     services: Services,
 ) -> None:
-    for n in range(33):
+    for n in range(18):
         services.tasks.add(f"Job {n:02d} in 3 days")
-    # 30 tasks × (Done, Snooze) are buttons 1-60; "More ▸" is 61, then "◂ Back" is 7 on page 2
-    lines = iter(["/tasks", "61", "7"])
+    # 15 tasks × (Done, Snooze) are buttons 1-30; "More ▸" is 31, then "◂ Back" is 7 on page 2
+    lines = iter(["/tasks", "31", "7"])
 
     def read(prompt: str) -> str:
         try:
@@ -91,9 +91,9 @@ async def test_the_terminal_pages_a_long_task_list_with_numbered_buttons(
     chat = ConsoleChat(services, console=Console(file=out, width=400), read=read, tick_seconds=60)
     await chat.run()
     text = out.getvalue()
-    first, second, again = text.split("33 open tasks")[1:]
-    assert first.startswith(" — the next 30 by due date") and "[61] More ▸" in first
-    assert "#30 Job 29" in first and "#31 Job 30" not in first
-    assert second.startswith(" — 31 to 33 by due date") and "#31 Job 30" in second
+    first, second, again = text.split("18 open tasks")[1:]
+    assert first.startswith(" — the next 15 by due date") and "[31] More ▸" in first
+    assert "#15 Job 14" in first and "#16 Job 15" not in first
+    assert second.startswith(" — 16 to 18 by due date") and "#16 Job 15" in second
     assert "[7] ◂ Back" in second and "More ▸" not in second
-    assert again.startswith(" — the next 30 by due date")
+    assert again.startswith(" — the next 15 by due date")

@@ -1,7 +1,7 @@
 """/tasks as one message a page: a header with the total, each task's line and buttons, and
 "◂ Back" / "More ▸" buttons that edit the message to the neighbouring page.
 
-A page button carries the list's filter and its first row (``tp:week:30``); the service clamps
+A page button carries the list's filter and its first row (``tp:week:15``); the service clamps
 an offset past the end, so a button older than the latest changes shows the current last page.
 """
 
@@ -14,7 +14,7 @@ from bot.commands.reply import Button, Reply, esc
 from bot.db.models import Task
 from bot.services.tasks import TaskPage
 
-PAGE_SIZE = 30
+PAGE_SIZE = 15  # a phone screen of tasks and their Done / Snooze rows
 PAGE_CHARS = 3800  # a page stays one Telegram message (4,096 characters) even with long titles
 MAX_OFFSET_DIGITS = 9
 LABELS = {
