@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.app import Services
 from bot.clock import FrozenClock
 from bot.db.models import DONE, Task, TaskCompletion
+from bot.db.tasks import OpenFilter, page_query
 from bot.errors import DateError, NotFoundError, UserInputError
 
 pytestmark = pytest.mark.all_databases  # SQLite and PostgreSQL (tests/pg.py)
@@ -95,6 +96,27 @@ def test_a_page_counts_the_whole_list_and_clamps_a_stale_offset(services: Servic
     assert services.tasks.page("week", 0, 30).total == 7
     with pytest.raises(UserInputError, match="today, week, overdue"):
         services.tasks.page("@", 0, 3)
+
+
+def test_the_list_order_is_read_off_the_page_index(services: Services) -> None:
+    for words in ("B", "A in 2 days", "C tomorrow", "D", "E in 2 days"):
+        services.tasks.add(words)
+    # due first, ties by number, undated last
+    assert [t.title for t in services.tasks.list()] == ["C", "A", "E", "B", "D"]
+    assert [t.title for t in services.tasks.page(None, 2, 2).tasks] == ["E", "B"]
+    dialect = services.engine.dialect
+    query = page_query(OpenFilter(), 15, 15).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True}
+    )
+    with services.engine.connect() as conn:
+        if dialect.name == "sqlite":
+            explain = "EXPLAIN QUERY PLAN"
+        else:  # five rows: make PostgreSQL show the plan it would take for a thousand
+            explain = "EXPLAIN"
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = " / ".join(str(row[-1]) for row in conn.exec_driver_sql(f"{explain} {query}"))
+    assert "ix_tasks_page" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # no sort of every open task
 
 
 def test_snooze_edit_delete(services: Services) -> None:

