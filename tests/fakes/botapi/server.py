@@ -104,8 +104,9 @@ class FakeBotAPI(UserActions, Methods, Reading, Faults):
         method = self._canonical.get(name.lower(), name)
         call = Call(method=method, params={}, at=time.monotonic())
         self.calls.append(call)
-        self._last_call_at = call.at
-        tracked = method != "getUpdates"
+        tracked = method != "getUpdates"  # a long poll waiting is not activity
+        if tracked:
+            self._last_call_at = call.at
         self._inflight += tracked
         try:
             status, body, slow = await self._answer(call, request)
