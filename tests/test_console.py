@@ -14,8 +14,9 @@ from bot.app import Services
 from bot.console.chat import ConsoleChat
 
 
-async def test_the_terminal_speaks_the_same_commands(services: Services) -> None:
-    lines = iter(["/add File VAT return every quarter due Jan 31", "/tasks", "1", "/delete 1"])
+async def chat(services: Services, typed: list[str], *, width: int = 120) -> str:
+    """Run the terminal chat over `typed` lines (then end of input); what it printed."""
+    lines = iter(typed)
 
     def read(prompt: str) -> str:
         try:
@@ -24,9 +25,15 @@ async def test_the_terminal_speaks_the_same_commands(services: Services) -> None
             raise EOFError from None
 
     out = io.StringIO()
-    chat = ConsoleChat(services, console=Console(file=out, width=120), read=read, tick_seconds=60)
-    await chat.run()
-    text = out.getvalue()
+    console = Console(file=out, width=width)
+    await ConsoleChat(services, console=console, read=read, tick_seconds=60).run()
+    return out.getvalue()
+
+
+async def test_the_terminal_speaks_the_same_commands(services: Services) -> None:
+    text = await chat(
+        services, ["/add File VAT return every quarter due Jan 31", "/tasks", "1", "/delete 1"]
+    )
     assert "Added: #1 File VAT return — Sun 31 Jan 2027 · every quarter" in text
     assert "[1] ✓ #1 File VAT return" in text and "[2] ⏰ Snooze" in text
     # "1" pressed the Done button of the task listed by /tasks
@@ -79,18 +86,7 @@ async def test_the_terminal_pages_a_long_task_list_with_numbered_buttons(
     for n in range(18):
         services.tasks.add(f"Job {n:02d} in 3 days")
     # 15 tasks × (Done, Snooze) are buttons 1-30; "More ▸" is 31, then "◂ Back" is 7 on page 2
-    lines = iter(["/tasks", "31", "7"])
-
-    def read(prompt: str) -> str:
-        try:
-            return next(lines)
-        except StopIteration:
-            raise EOFError from None
-
-    out = io.StringIO()
-    chat = ConsoleChat(services, console=Console(file=out, width=400), read=read, tick_seconds=60)
-    await chat.run()
-    text = out.getvalue()
+    text = await chat(services, ["/tasks", "31", "7"], width=400)
     first, second, again = text.split("18 open tasks")[1:]
     assert first.startswith(" — the next 15 by due date") and "[31] More ▸" in first
     assert "#15 Job 14" in first and "#16 Job 15" not in first
