@@ -296,12 +296,22 @@ async def check_telegram(settings: Settings, transport: httpx.AsyncBaseTransport
         return skipped(name, "not set: only the terminal chat works (get one from @BotFather)")
     root = settings.TELEGRAM_API_BASE_URL
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
-            response = await client.get(f"{root}/bot{token.get_secret_value()}/getMe")
+        response = await _bot_api(settings, "getMe", transport)
     except httpx.HTTPError as exc:
         fix = "check the internet connection, or TELEGRAM_API_BASE_URL"
         return failed(name, f"cannot reach {_without_credentials(root)} ({_why(exc)})", fix)
     return _get_me_check(response)
+
+
+async def _bot_api(
+    settings: Settings, method: str, transport: httpx.AsyncBaseTransport | None
+) -> httpx.Response:
+    """GET one Bot API method with the configured token (the caller checked it is set)."""
+    token = settings.TELEGRAM_BOT_TOKEN
+    assert token is not None
+    url = f"{settings.TELEGRAM_API_BASE_URL}/bot{token.get_secret_value()}/{method}"
+    async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
+        return await client.get(url)
 
 
 def _get_me_check(response: httpx.Response) -> Check:
@@ -325,10 +335,8 @@ async def check_webhook(settings: Settings, transport: httpx.AsyncBaseTransport 
     token = settings.TELEGRAM_BOT_TOKEN
     if token is None or url is None:
         return skipped(name, "needs TELEGRAM_BOT_TOKEN to ask Telegram")
-    root = settings.TELEGRAM_API_BASE_URL
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
-            response = await client.get(f"{root}/bot{token.get_secret_value()}/getWebhookInfo")
+        response = await _bot_api(settings, "getWebhookInfo", transport)
     except httpx.HTTPError as exc:
         fix = "check the internet connection, or TELEGRAM_API_BASE_URL"
         return failed(name, f"cannot ask Telegram ({_why(exc)})", fix)

@@ -86,14 +86,7 @@ class Methods(FakeState):
 
     def _send_message(self, call: Call) -> JSON:
         params = call.params
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw.strip():
-            raise bad_request("message text is empty")
-        text, entities = render_text(raw, params.get("parse_mode"), params.get("entities"))
-        if not text.strip():
-            raise bad_request("message text is empty")
-        if len(text) > MAX_TEXT:
-            raise bad_request("message is too long")
+        text, entities = checked_text(params, too_long="message is too long")
         markup = check_reply_markup(params.get("reply_markup"))
         message = self._outgoing(params)
         message["text"] = text
@@ -191,14 +184,7 @@ class Methods(FakeState):
     def _edit_message_text(self, call: Call) -> JSON:
         params = call.params
         message = self._editable(params)
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw.strip():
-            raise bad_request("message text is empty")
-        text, entities = render_text(raw, params.get("parse_mode"), params.get("entities"))
-        if not text.strip():
-            raise bad_request("message text is empty")
-        if len(text) > MAX_TEXT:
-            raise bad_request("MESSAGE_TOO_LONG")
+        text, entities = checked_text(params, too_long="MESSAGE_TOO_LONG")
         if "text" not in message:
             raise bad_request("there is no text in the message to edit")
         markup = check_reply_markup(params.get("reply_markup"))
@@ -303,3 +289,16 @@ class Methods(FakeState):
         if connection is None:
             raise bad_request("BUSINESS_CONNECTION_INVALID")
         return copy.deepcopy(connection)
+
+
+def checked_text(params: JSON, *, too_long: str) -> tuple[str, list[JSON]]:
+    """A message's text as Telegram checks it: not empty (before and after markup), not too long."""
+    raw = params.get("text")
+    if not isinstance(raw, str) or not raw.strip():
+        raise bad_request("message text is empty")
+    text, entities = render_text(raw, params.get("parse_mode"), params.get("entities"))
+    if not text.strip():
+        raise bad_request("message text is empty")
+    if len(text) > MAX_TEXT:
+        raise bad_request(too_long)
+    return text, entities
