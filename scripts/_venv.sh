@@ -18,5 +18,16 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 install_project() {  # $1: the pip target, e.g. '.' or '.[dev]'
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$1"
+  # Editable install: code changes need no reinstall, so pip runs again only when
+  # pyproject.toml changed since the last install of this target.
+  local name="${1//[^a-z]/}"
+  local stamp=".venv/.installed-${name:-runtime}"
+  local want
+  want="$(.venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  # setuptools warns about editable installs on every build; the layout is deliberate
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$1"
+  echo "$want" >"$stamp"
 }
