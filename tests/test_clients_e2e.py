@@ -134,6 +134,17 @@ async def writes(
     await api.wait_for(lambda: len(messages(bot)) == want, what=f"{want} stored messages")
 
 
+async def drafted_card(
+    start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
+) -> tuple[TelegramAdapter, dict[str, Any]]:
+    """A connected bot, Anna asking the price, and the card with the drafted reply."""
+    bot = await start()
+    await connect(api, bot)
+    llm_api.script(LLMReply.text(DRAFT))
+    await writes(api, bot, "How much is the workshop?")
+    return bot, await quiet_then_card(api, clock)
+
+
 async def quiet_then_card(api: FakeBotAPI, clock: FrozenClock) -> dict[str, Any]:
     before = len(api.bot_messages(OWNER))
     clock.advance(QUIET)
@@ -308,11 +319,7 @@ async def test_without_the_reply_right_the_card_says_so_and_approve_gives_the_te
 async def test_a_closed_24_hour_window_gives_the_text_to_copy(
     start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    _bot, card = await drafted_card(start, api, llm_api, clock)
     assert "⚠️" not in card["text"]
     clock.advance(timedelta(hours=24, seconds=-10))  # the card lives on, the window closed
     await approve(api, card)
@@ -324,11 +331,7 @@ async def test_a_closed_24_hour_window_gives_the_text_to_copy(
 async def test_a_send_that_times_out_is_unknown_and_the_owner_is_asked_once(
     start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    bot, card = await drafted_card(start, api, llm_api, clock)
     before = len(api.bot_messages(OWNER))
     api.delay("sendMessage", 1.0, times=1)  # Telegram takes it, the answer comes too late
     await approve(api, card)
@@ -359,11 +362,7 @@ async def test_a_refused_send_fails_with_one_clear_message(
     description: str,
     expected: str,
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    bot, card = await drafted_card(start, api, llm_api, clock)
     before = len(api.bot_messages(OWNER))
     api.fail_next("sendMessage", status, description=description)
     await approve(api, card)
@@ -376,11 +375,7 @@ async def test_a_refused_send_fails_with_one_clear_message(
 async def test_a_disabled_connection_is_told_once_and_nothing_is_sent(
     start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    _bot, card = await drafted_card(start, api, llm_api, clock)
     api.connect_business(CONN, user_id=OWNER, is_enabled=False)
     await api.wait_for_message(OWNER, contains="connection is off")
     await approve(api, card)
@@ -391,11 +386,7 @@ async def test_a_disabled_connection_is_told_once_and_nothing_is_sent(
 async def test_429_is_honoured_once(
     start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    bot, card = await drafted_card(start, api, llm_api, clock)
     api.fail_next("sendMessage", 429, retry_after=1)
     await approve(api, card)
     sends = business_sends(api)
@@ -405,11 +396,7 @@ async def test_429_is_honoured_once(
 async def test_a_restart_between_the_tap_and_the_send_never_sends(
     start: Start, api: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
 ) -> None:
-    bot = await start()
-    await connect(api, bot)
-    llm_api.script(LLMReply.text(DRAFT))
-    await writes(api, bot, "How much is the workshop?")
-    card = await quiet_then_card(api, clock)
+    bot, card = await drafted_card(start, api, llm_api, clock)
     proposal_id = bot.s.proposals.pending()[0].id
     bot.s.proposals.claim(proposal_id)  # the tap's claim committed, then the process died
     await stop(bot)

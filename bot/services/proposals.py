@@ -165,17 +165,7 @@ class ProposalService:
         now = self._clock.now()
         try:
             with self._sessions.begin() as session:
-                claimed = session.execute(
-                    update(Proposal)
-                    .where(
-                        Proposal.id == proposal_id,
-                        Proposal.status == PENDING,
-                        Proposal.expires_at > now,
-                    )
-                    .values(status=EXECUTING, decided_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                if not _claim_pending(session, proposal_id, now):
                     raise _NotClaimable()
                 row = session.get(Proposal, proposal_id)
                 assert row is not None
@@ -193,18 +183,10 @@ class ProposalService:
         """Move a pending proposal to executing, committed, before anything is sent; once."""
         now = self._clock.now()
         with self._sessions.begin() as session:
-            claimed = session.execute(
-                update(Proposal)
-                .where(
-                    Proposal.id == proposal_id,
-                    Proposal.status == PENDING,
-                    Proposal.expires_at > now,
-                )
-                .values(status=EXECUTING, decided_at=now)
-            )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            claimed = _claim_pending(session, proposal_id, now)
+            if claimed:
                 self._audit(session, "owner", "approved", proposal_id, "")
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not claimed:
             raise UserInputError(self._why_not(proposal_id))
         return self.get(proposal_id)
 
@@ -417,3 +399,18 @@ class _NotClaimable(Exception):
 
 def _due(at: datetime | None, has_time: bool) -> Due | None:
     return Due(at, has_time) if at is not None else None
+
+
+def _claim_pending(session: Session, proposal_id: int, now: datetime) -> bool:
+    """pending (and not expired) → executing, in one conditional UPDATE; False if not pending."""
+    claimed = session.execute(
+        update(Proposal)
+        .where(
+            Proposal.id == proposal_id,
+            Proposal.status == PENDING,
+            Proposal.expires_at > now,
+        )
+        .values(status=EXECUTING, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
