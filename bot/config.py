@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     TIMEZONE: str = "UTC"
     BRIEFING_TIME: str = "08:00"
     LLM_MONTHLY_TOKEN_BUDGET: int = Field(default=2_000_000, ge=0)
+    LLM_TIMEOUT: float = Field(default=60.0, gt=0, le=3600)
+    LLM_DRAFT_TIMEOUT: float = Field(default=600.0, gt=0, le=86_400)
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)

@@ -7,6 +7,7 @@ and the chat keeps answering.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -235,7 +236,8 @@ async def test_a_huge_answer_is_cut_and_still_delivered(
 async def test_budget_exhausted_refuses_before_calling(
     bot: TelegramAdapter, botapi: FakeBotAPI, llm_api: FakeOpenAI
 ) -> None:
-    llm_api.script(Reply.huge(120_000))
+    used = {"prompt_tokens": 50, "completion_tokens": 120_000, "total_tokens": 120_050}
+    llm_api.script(Reply.text(json.dumps(respond("Long answer.")), usage=used))
     await say(botapi, "first", "")
     answer = await say(botapi, "second", "budget")
     assert "budget" in answer["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shutil
@@ -19,7 +20,7 @@ from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.db.engine import make_engine, migrate, session_factory
 from bot.db.llm import LLMUsage
-from bot.llm.client import Limits, LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import Capabilities, Limits, LLMClient, RetryPolicy, Timeouts
 from bot.llm.completion import Usage
 from bot.llm.errors import (
     BudgetExceeded,
@@ -133,7 +134,7 @@ async def test_plain_answer_is_returned_and_its_usage_recorded(
     assert row.at == NOW
 
 
-async def test_request_carries_model_messages_caps_and_no_streaming(
+async def test_request_carries_model_messages_caps_and_streams(
     api: FakeOpenAI, client: LLMClient
 ) -> None:
     api.script(Reply.text("ok"))
@@ -142,7 +143,7 @@ async def test_request_carries_model_messages_caps_and_no_streaming(
     assert body["model"] == "gpt-4o-mini"
     assert body["messages"] == HI
     assert body["max_tokens"] == Limits().max_tokens_cap
-    assert body["stream"] is False
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert "tools" not in body
     assert "response_format" not in body
     assert api.headers[0]["Authorization"] == f"Bearer {KEY}"
@@ -270,8 +271,8 @@ async def test_500_every_time_ends_in_llm_unavailable_after_the_attempts(
     with pytest.raises(LLMUnavailable) as caught:
         await client.complete(HI)
     assert str(caught.value) == LLMUnavailable.default
-    assert len(api.requests) == 3
-    assert len(sleeps) == 2
+    assert len(api.requests) == RetryPolicy().attempts == 2
+    assert len(sleeps) == 1
     assert all(0 <= s <= RetryPolicy().backoff_max for s in sleeps)
     assert [(r.ok, r.total_tokens) for r in usage_rows(sessions)] == [(False, 0)]
 
@@ -308,7 +309,7 @@ async def test_unreachable_endpoint_is_llm_unavailable(
     client = LLMClient(settings, sessions, clock, timeouts=FAST, sleep=sleeps)
     with pytest.raises(LLMUnavailable, match="Can't reach the AI endpoint"):
         await client.complete(HI)
-    assert len(sleeps) == 2
+    assert len(sleeps) == RetryPolicy().attempts - 1
     await client.aclose()
 
 
@@ -343,9 +344,11 @@ async def test_a_20000_token_answer_is_cut_and_counted(
     assert result.content is not None
     assert len(result.content) <= Limits().max_content_chars
     assert result.truncated
-    assert result.usage.total_tokens == 20_050
+    # the client hung up at the cap, before the usage chunk: counted from what arrived
+    assert result.usage.estimated
+    assert result.usage.completion_tokens >= Limits().max_content_chars // 4
     assert api.requests[0]["max_tokens"] == Limits().default_max_tokens
-    assert [r.total_tokens for r in usage_rows(sessions)] == [20_050]
+    assert [r.total_tokens for r in usage_rows(sessions)] == [result.usage.total_tokens]
 
 
 async def test_huge_tool_arguments_are_refused(api: FakeOpenAI, client: LLMClient) -> None:
@@ -528,3 +531,116 @@ def test_only_the_client_imports_openai() -> None:
         if re.search(r"^\s*(import openai|from openai)", path.read_text(), re.MULTILINE)
     }
     assert importers == {"llm/client.py"}
+
+
+# --- streaming, hanging up, one request at a time ---------------------------------------------
+
+
+async def test_giving_up_closes_the_stream_so_the_server_stops_generating(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    """A runaway generation: the deadline passes, the client hangs up, the server sees it."""
+    api.script(Reply.endless_text())
+    client = make_client(timeouts=Timeouts(read=5.0), retry=RetryPolicy(attempts=2, total=0.4))
+    started = time.monotonic()
+    with pytest.raises(LLMTimeout):
+        await client.complete(HI, max_tokens=50)
+    assert time.monotonic() - started < 1.5
+    await _until(lambda: api.disconnects == 1)
+    sent = api.tokens_sent
+    await asyncio.sleep(0.1)
+    assert api.tokens_sent == sent and api.streams_open == 0  # nothing generated any more
+    assert len(api.requests) == 1  # the deadline is the whole call: no second attempt
+    assert api.requests[0]["max_tokens"] == 50
+
+
+async def test_endless_text_is_cut_at_the_cap_and_the_connection_closed(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    api.script(Reply.endless_text())
+    client = make_client(limits=Limits(max_content_chars=200), retry=RetryPolicy(total=5.0))
+    result = await client.complete(HI)
+    assert result.truncated and result.content is not None and len(result.content) <= 200
+    await _until(lambda: api.disconnects == 1)
+
+
+async def test_a_time_out_is_retried_once_never_twice(
+    api: FakeOpenAI, make_client: Any, sleeps: Sleeps
+) -> None:
+    api.script(*[Reply.hang_forever()] * 4)
+    client = make_client(retry=RetryPolicy(attempts=4, total=10))
+    with pytest.raises(LLMTimeout):
+        await client.complete(HI)
+    assert len(api.requests) == 2 and len(sleeps) == 1
+    await _until(lambda: api.disconnects == 2)
+
+
+async def test_settings_set_the_deadline_of_owner_turns_and_of_drafts(make_client: Any) -> None:
+    client = make_client(retry=RetryPolicy())
+    assert (client.deadline(), client.deadline(background=True)) == (60.0, 600.0)
+
+
+async def test_one_request_at_a_time_and_the_owner_goes_before_drafts(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    gate = asyncio.Event()
+    api.script(
+        Reply.held(gate, "first draft"), Reply.text("owner answer"), Reply.text("second draft")
+    )
+    client = make_client(timeouts=Timeouts(read=5.0), retry=RetryPolicy(total=5.0))
+    first = asyncio.create_task(client.complete(HI, background=True, purpose="draft1"))
+    await _until(lambda: len(api.requests) == 1)
+    second = asyncio.create_task(client.complete(HI, background=True, purpose="draft2"))
+    await _until(lambda: client.lock.waiting == 1)
+    owner = asyncio.create_task(client.complete(HI, purpose="owner"))
+    await _until(lambda: client.lock.waiting == 2)
+    assert len(api.requests) == 1  # both wait while the first request runs
+    gate.set()
+    results = await asyncio.gather(first, second, owner)
+    assert [r.content for r in results] == ["first draft", "second draft", "owner answer"]
+
+
+async def test_an_endpoint_without_response_format_is_asked_without_it_and_remembered(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    api.rejected_fields = {"response_format"}
+    schema = {"type": "object", "properties": {"kind": {"type": "string"}}}
+    wanted = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+    api.script(Reply.text('{"kind": "task"}'), Reply.text('{"kind": "question"}'))
+    client = make_client()
+    assert (await client.complete(HI, response_format=wanted)).content == '{"kind": "task"}'
+    formats = [r.get("response_format") for r in api.requests]
+    assert formats == [wanted, {"type": "json_object", "schema": schema}, None]
+    assert client.capabilities.response_format == "none"
+    await client.complete(HI, response_format=wanted)
+    assert "response_format" not in api.requests[-1] and len(api.requests) == 4
+
+
+async def test_an_endpoint_without_stream_options_is_asked_without_them(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    api.rejected_fields = {"stream_options"}
+    api.script(Reply.text("ok"))
+    client = make_client()
+    result = await client.complete(HI)
+    assert result.content == "ok" and result.usage.estimated
+    assert ["stream_options" in r for r in api.requests] == [True, False]
+    assert client.capabilities.stream_options is False
+
+
+async def test_tools_are_probed_once_and_remembered(api: FakeOpenAI, make_client: Any) -> None:
+    api.script(Reply.text('{"name": "ping", "arguments": {}}'))
+    client = make_client()
+    assert await client.supports_tools() is False
+    assert await client.supports_tools() is False
+    assert len(api.requests) == 1 and api.requests[0]["max_tokens"] <= 32
+    api.script(Reply.calls(("ping", {})))
+    other = make_client(capabilities=Capabilities())
+    assert await other.supports_tools() is True
+
+
+async def _until(condition: Any) -> None:
+    """Poll `condition` (state of the fake server) until it holds; fail after 3 s."""
+    async with asyncio.timeout(3.0):
+        while not condition():  # noqa: ASYNC110 - the fake's counters have no event
+            await asyncio.sleep(0.01)

@@ -10,14 +10,18 @@ Each POST /v1/chat/completions takes the next scripted :class:`Reply`; an empty 
 HTTP 418 and counts in ``unexpected`` (a test that sent more than it scripted should fail).
 ``requests`` keeps every JSON body and ``headers`` every request's headers, so tests can assert
 on prompts, ``tools``, ``tool_choice``, ``response_format``, ``max_tokens`` and the key sent.
-GET /v1/models lists ``model`` (or answers ``models_body``). Streaming is not offered
-(``stream: true`` gets a 400).
+GET /v1/models lists ``model`` (or answers ``models_body``). ``stream: true`` is answered as
+server-sent chunks (usage in a last chunk when ``stream_options.include_usage``), like the real
+servers; ``disconnects`` counts streams the client hung up on before the end, and ``tokens_sent``
+the words an ``endless`` reply generated. ``rejected_fields`` makes the endpoint answer 400
+to any request holding one of those fields (an old server without ``response_format``).
 
 Faults: ``hang_forever`` (never answers), ``held`` (answers once the test sets an
 ``asyncio.Event``: event-based, no timing), ``slow`` (answers after N seconds), ``failing``
 (429 with a ``retry-after`` header, 500, 401 ...), ``garbage`` (a 200 whose body is not a chat
 completion), ``calls`` with invalid JSON arguments or an unknown tool name, and ``huge``
-(20,000 tokens of text with matching usage).
+(20,000 tokens of text with matching usage), ``endless`` (streams words until the client
+hangs up).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class Reply:
     hang: bool = False
     gate: asyncio.Event | None = None  # answer only once this is set (or the server stops)
     error: JSON | None = None
+    endless: bool = False
 
     @classmethod
     def text(cls, content: str, **options: Any) -> Reply:
@@ -101,6 +106,11 @@ class Reply:
         return cls(raw_body=body, **options)
 
     @classmethod
+    def endless_text(cls) -> Reply:
+        """Words streamed forever (a runaway generation), until the client hangs up."""
+        return cls(endless=True)
+
+    @classmethod
     def huge(cls, tokens: int = 20_000) -> Reply:
         """``tokens`` words of text, usage to match, cut at the length limit."""
         usage = {"prompt_tokens": 50, "completion_tokens": tokens, "total_tokens": tokens + 50}
@@ -116,6 +126,10 @@ class FakeOpenAI:
         self.headers: list[dict[str, str]] = []
         self.unexpected = 0
         self.models_body: str | None = None  # set to answer GET /v1/models with this text
+        self.rejected_fields: set[str] = set()
+        self.disconnects = 0
+        self.tokens_sent = 0
+        self.streams_open = 0
         self._script: deque[Reply] = deque()
         self._ids = itertools.count(1)
         self._closing = asyncio.Event()
@@ -168,14 +182,73 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        if body.get("stream"):
-            return _error(400, {"message": "streaming is not supported here", "type": "fake"})
+        rejected = sorted(self.rejected_fields & set(body))
+        if rejected:
+            message = f"Unrecognized request argument supplied: {rejected[0]}"
+            return _error(400, {"message": message, "type": "invalid_request_error"})
         if not self._script:
             self.unexpected += 1
             return _error(418, {"message": "no scripted reply", "type": "fake"})
         reply = self._script.popleft()
+        if body.get("stream") and (reply.hang or reply.endless):
+            return await self._stream_until_hangup(request, reply)
         await self._wait(reply)
+        if body.get("stream") and reply.error is None and reply.raw_body is None:
+            return await self._stream(request, reply, body)
         return self._answer(reply, body)
+
+    async def _open_stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        return response
+
+    async def _stream(self, request: web.Request, reply: Reply, body: JSON) -> web.StreamResponse:
+        """The scripted completion as chunks: the text in pieces, each tool call, the end."""
+        done = self._completion(reply, body)
+        choice = done["choices"][0]
+        response = await self._open_stream(request)
+        text = choice["message"]["content"] or ""
+        pieces = [text[i : i + 40] for i in range(0, len(text), 40)]
+        deltas: list[JSON] = [{"role": "assistant", "content": piece} for piece in pieces]
+        for i, call in enumerate(choice["message"].get("tool_calls") or []):
+            deltas.append({"tool_calls": [{"index": i, **call}]})
+        chunk = {k: done[k] for k in ("id", "created", "model")} | {
+            "object": "chat.completion.chunk"
+        }
+        try:
+            for delta in deltas:
+                await _send(response, chunk | {"choices": [{"index": 0, "delta": delta}]})
+            end = {"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}
+            await _send(response, chunk | {"choices": [end]})
+            if (body.get("stream_options") or {}).get("include_usage") and "usage" in done:
+                await _send(response, chunk | {"choices": [], "usage": done["usage"]})
+            await response.write(b"data: [DONE]\n\n")
+        except (ConnectionError, RuntimeError):
+            self.disconnects += 1
+        return response
+
+    async def _stream_until_hangup(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        """Headers at once, then nothing (hang) or a word every few ms (endless), until the
+        client closes the connection (counted in ``disconnects``) or the server stops."""
+        response = await self._open_stream(request)
+        self.streams_open += 1
+        chunk: JSON = {"id": "chatcmpl-endless", "object": "chat.completion.chunk", "model": "x"}
+        try:
+            while not self._closing.is_set():
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    self.disconnects += 1
+                    break
+                if reply.endless:
+                    delta = {"index": 0, "delta": {"content": "word "}}
+                    await _send(response, chunk | {"choices": [delta]})
+                    self.tokens_sent += 1
+                await asyncio.sleep(0.01)
+        except (ConnectionError, RuntimeError):
+            self.disconnects += 1
+        finally:
+            self.streams_open -= 1
+        return response
 
     async def _wait(self, reply: Reply) -> None:
         if reply.hang:
@@ -221,6 +294,10 @@ class FakeOpenAI:
         if not reply.omit_usage:
             body["usage"] = reply.usage or _usage(request, reply)
         return body
+
+
+async def _send(response: web.StreamResponse, chunk: JSON) -> None:
+    await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
 
 def _tool_call(name: str, arguments: str) -> JSON:
