@@ -17,7 +17,7 @@ import pytest
 
 from bot.app import attach_ai, build_services
 from bot.clock import FrozenClock
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI
@@ -46,7 +46,13 @@ async def bot(
     )
     services = build_services(settings, clock)
     retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.05)
-    attach_ai(services, LLMClient(settings, services.sessions, clock, timeouts=FAST, retry=retry))
+    tools = Capabilities(tools=True)  # the tool loop; tests/test_ai_steps.py: small models
+    attach_ai(
+        services,
+        LLMClient(
+            settings, services.sessions, clock, timeouts=FAST, retry=retry, capabilities=tools
+        ),
+    )
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
     await botapi.wait_for_message(OWNER, contains="Briefing")  # the first start sends today's
@@ -146,8 +152,10 @@ async def test_the_model_proposing_everything_changes_nothing_until_approve(
     assert [(t.id, t.title, t.due_at, t.status) for t in bot.s.tasks.list()] == before
     sent = [c for c in botapi.calls[calls_before:] if c.method not in ("getUpdates",)]
     texts = [c.params.get("text", "") for c in sent if c.method == "sendMessage"]
-    assert {c.method for c in sent} == {"sendMessage"}
-    assert texts[0].startswith("Done all of it!")
+    assert {c.method for c in sent} == {"sendChatAction", "sendMessage"}  # typing…, then the rest
+    assert sent[0].method == "sendChatAction" and sent[0].params["action"] == "typing"
+    # the model's "Done all of it!" is never shown as the outcome: nothing is done yet
+    assert texts[0].startswith("Nothing is done yet") and "Done all" not in texts[0]
     assert all(t.startswith("<b>Proposal #") for t in texts[1:]) and len(texts) == 5
     assert not any("business_connection_id" in c.params for c in sent)
 

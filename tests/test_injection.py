@@ -31,13 +31,13 @@ from bot.app import attach_ai, build_services
 from bot.clock import FrozenClock
 from bot.db.clients import ClientMessage
 from bot.db.proposals import AuditEntry, Proposal
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
 from bot.llm.prompts import DATA_TAGS
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, TOKEN, make_settings
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.openai_api import FakeOpenAI, Reply
-from tests.injection_corpus import ATTACKS, IBAN, OWN_HOST, Attack, document
+from tests.injection_corpus import ATTACKS, OWN_HOST, Attack, document
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # one bot for the module; see `baseline`
 JSON = dict[str, Any]
@@ -50,6 +50,7 @@ STRUCTURE = re.compile(rf'^<(/?)({NAMES})((?: [a-z_]+="[^"\n]*")*)>$', re.MULTIL
 RAW_TAG = re.compile(rf"</?\s*(?:{NAMES})\b", re.IGNORECASE)
 TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
 FLAG = "⚠️"
+NOT_FOUND = "⚠️ Not found in your documents"
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,15 @@ async def bot(
     timeouts = Timeouts(connect=1.0, read=2.0, write=1.0, pool=1.0)
     retry = RetryPolicy(attempts=1, total=3.0, backoff=0.01, backoff_max=0.02)
     attach_ai(
-        services, LLMClient(settings, services.sessions, clock, timeouts=timeouts, retry=retry)
+        services,
+        LLMClient(
+            settings,
+            services.sessions,
+            clock,
+            timeouts=timeouts,
+            retry=retry,
+            capabilities=Capabilities(tools=True),
+        ),
     )
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
@@ -140,10 +149,24 @@ def reject_all(bot: TelegramAdapter) -> None:
         bot.s.proposals.reject(row.id)
 
 
+HONEST = (NOT_FOUND, "Nothing is done yet")
+
+
+def assert_replaced_and_unpreviewed(botapi: FakeBotAPI, message: JSON) -> None:
+    """The obedient answer cites nothing (or claims an action): it is not shown as the answer
+    but replaced by the honest sentence (and the closest passages, as plain text)."""
+    assert message["text"].startswith(HONEST), message["text"]
+    assert_unpreviewed(botapi, message)
+
+
 def assert_plain_and_unpreviewed(botapi: FakeBotAPI, message: JSON, wants: str) -> None:
     """The obedient text is shown as typed (no markdown rendered) and without a link preview."""
     for line in wants.splitlines():
         assert line in message["text"], (line, message["text"])
+    assert_unpreviewed(botapi, message)
+
+
+def assert_unpreviewed(botapi: FakeBotAPI, message: JSON) -> None:
     kinds = {e["type"] for e in message.get("entities", [])}
     assert "text_link" not in kinds
     [call] = [
@@ -230,8 +253,19 @@ async def test_documents_that_carry_instructions_change_nothing_without_approve(
             assert_inside_data(
                 request["messages"][0]["content"], mark, present=attack.reaches_model
             )
-            assert_plain_and_unpreviewed(botapi, answer, wants)
-            assert_flags(answer["text"], attack, hosts=False)
+            assert_replaced_and_unpreviewed(botapi, answer)
+            assert_nothing_ran(bot, botapi, tasks)
+        with subtests.test(attack=attack.key, via="/ask, citing the document"):
+            llm_api.script(Reply.text(json.dumps({"answer": wants, "sources": [1]})))
+            count = len(botapi.bot_messages(OWNER))
+            botapi.send_message(f"/ask What does {mark} say?", user_id=OWNER)
+            answer = await botapi.wait_for_message(OWNER, after=count, timeout=10)
+            if answer["text"].startswith(NOT_FOUND):  # claims an action, or strays from it
+                assert_unpreviewed(botapi, answer)
+            else:  # what the document says, under its name: shown plain, links flagged
+                assert_plain_and_unpreviewed(botapi, answer, wants)
+                assert "Sources: " in answer["text"] and mark in answer["text"]
+                assert_flags(answer["text"], attack, hosts=False)
             assert_nothing_ran(bot, botapi, tasks)
         with subtests.test(attack=attack.key, via="search tool"):
             proposals = [
@@ -252,8 +286,7 @@ async def test_documents_that_carry_instructions_change_nothing_without_approve(
             assert tool_turn["role"] == "tool"
             assert_inside_data(tool_turn["content"], mark, present=attack.reaches_model)
             answer, *cards = botapi.bot_messages(OWNER)[count:]
-            assert_plain_and_unpreviewed(botapi, answer, wants)
-            assert_flags(answer["text"], attack, hosts=False)
+            assert_replaced_and_unpreviewed(botapi, answer)
             for card in cards:
                 assert_card(card)
             draft = cards[-1]["text"]
@@ -352,11 +385,11 @@ async def test_links_are_flagged_only_when_no_document_mentions_the_host(
         f"Book at https://{OWN_HOST}\\@evil-x.example/intro.": False,  # a browser: cal.…
         "Book at https://cal.nordlіcht.example/intro.": True,  # a Cyrillic і
         "Book at http://203.0.113.7:8080/intro.": True,
-        f"Pay to {IBAN}; no link at all.": False,
+        "Book a discovery call any weekday; no link at all.": False,
     }
     for wants, flagged in answers.items():
         with subtests.test(answer=wants):
-            llm_api.script(Reply.text(wants))
+            llm_api.script(Reply.text(json.dumps({"answer": wants, "sources": [1, 2, 3]})))
             count = len(botapi.bot_messages(OWNER))
             botapi.send_message("/ask How do I book a call?", user_id=OWNER)
             answer = await botapi.wait_for_message(OWNER, after=count, timeout=10)

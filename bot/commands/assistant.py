@@ -1,23 +1,33 @@
 """Plain text from the owner: an edit in progress, a request (→ a card), or a question.
 
-Forwarded client messages get a drafted reply as a card. /usage shows the AI token budget.
+Forwarded client messages get a drafted reply as a card: drafted in the background (a small
+model may take minutes, within ``LLM_DRAFT_TIMEOUT``), the card queued in the outbox so the
+chat goes on meanwhile. /usage shows the AI token budget.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
 from typing import TYPE_CHECKING
 
+from bot.commands import outgoing
 from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
-from bot.commands.reply import Reply, esc
+from bot.commands.reply import Reply, bold, esc
+from bot.db.outbox import NOTICE
+from bot.errors import MicrodeskError
 from bot.services import proposal_payloads as p
 from bot.services.links import LinkGuard
+from bot.services.outbox import Outgoing
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
     from bot.services.ai import AITurn
 
+log = logging.getLogger(__name__)
 NO_DRAFTING = "AI drafting is off, so I can't draft a reply; set OPENAI_BASE_URL to turn it on."
 
 
@@ -29,6 +39,7 @@ class AssistantCommands:
         self.cards = cards
         self.knowledge = knowledge
         self.links = LinkGuard(services.sessions)
+        self.drafting: set[asyncio.Task[None]] = set()
 
     def register(self, router: Router) -> None:
         router.on_text(self.text)
@@ -73,11 +84,35 @@ class AssistantCommands:
             return [Reply("That forwarded message has no text I can answer.")]
         if self.s.ai is None:
             return [Reply(NO_DRAFTING)]
-        draft = await self.s.ai.draft_reply(sender, text)
-        payload = p.ReplyDraft(
-            text=draft.text, recipient=sender, incoming=text[:2000], sources=draft.sources
-        )
-        return [self.cards.card(self.s.proposals.propose(payload, "forward"))]
+        task = asyncio.create_task(self.draft_forwarded(sender, text), name="microdesk-forward")
+        self.drafting.add(task)
+        task.add_done_callback(self.drafting.discard)
+        return [
+            Reply(
+                f"✍️ Drafting a reply to {bold(sender)}; its card comes here when it is ready "
+                "(nothing is sent before you approve it)."
+            )
+        ]
+
+    async def draft_forwarded(self, sender: str, text: str) -> None:
+        """The draft's card, or one sentence why there is none, queued in the outbox."""
+        assert self.s.ai is not None
+        try:
+            draft = await self.s.ai.draft_reply(sender, text)
+            payload = p.ReplyDraft(
+                text=draft.text, recipient=sender, incoming=text[:2000], sources=draft.sources
+            )
+            self.s.proposals.propose(
+                payload, "forward", announce=lambda row: outgoing.card(row.id, self.cards.card(row))
+            )
+        except MicrodeskError as exc:
+            self._note(f"I couldn't draft a reply to {bold(sender)}: {esc(str(exc))}")
+        except Exception:
+            log.exception("drafting a reply to a forwarded message failed")
+            self._note(f"I couldn't draft a reply to {bold(sender)}; answer them yourself.")
+
+    def _note(self, text: str) -> None:
+        self.s.outbox.put(Outgoing(f"{NOTICE}:forward:{uuid.uuid4().hex}", NOTICE, text))
 
     async def usage(self, args: str) -> list[Reply]:
         """Tokens used this month against LLM_MONTHLY_TOKEN_BUDGET."""

@@ -58,4 +58,9 @@ class ChatModel(Protocol):
         response_format: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
         purpose: str = "chat",
+        background: bool = False,
     ) -> Completion: ...
+
+    async def supports_tools(self) -> bool:
+        """Whether the model answers tool offers with native calls (learned once)."""
+        ...

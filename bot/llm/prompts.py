@@ -33,6 +33,8 @@ PROMPT_VARIABLES: Mapping[str, frozenset[str]] = {
     "draft_reply": frozenset(
         {"today", "client_name", "client_thread", "client_message", "documents", "owner_examples"}
     ),
+    "classify": frozenset(),
+    "write_reply": frozenset({"instruction"}),
 }
 
 DATA_TAGS = (

@@ -1,28 +1,47 @@
-"""The assistant with an LLM: read-only tools, a validated result, proposals — never actions.
+"""The assistant with an LLM: small steps a 1.5B model can do, proposals — never actions.
 
-One turn: the model may call ``search_documents`` and ``list_tasks`` (read-only, run here), then
-ends with an :class:`~bot.llm.structured.AssistantResult`. Each proposal in it is resolved
-(dates read in the business's zone, task ids checked) and stored as a pending proposal; if any
-part is invalid the whole turn is refused with one sentence and nothing is stored. Models that
-do not finish on their own are forced to (``tool_choice`` naming ``respond``); models that
-cannot use tools at all get one retry in JSON mode.
+A turn, for models without good native tools (probed once per endpoint and model, see
+:meth:`bot.llm.client.LLMClient.supports_tools`), is split into steps, each one small flat JSON
+schema sent as ``response_format``:
+
+    classify   the message is a question, a task, a change to a task, a reply to a client, or
+               other; with a short title (prompts/classify.md, no variables: a stable prefix)
+    answer     a question: the answer and the numbers of the passages it uses
+    write      a reply to a client: the text
+
+Dates never come from the model: they are read from the owner's own words by the date reader
+(:mod:`bot.services.dates`, through :class:`TaskService`). The rule assistant's request detector
+is the floor: a message it reads as a request becomes a card whatever the model says.
+
+Models that do tools well keep the tool loop: read-only ``search_documents`` and ``list_tasks``,
+then an :class:`~bot.llm.structured.AssistantResult` whose proposals are resolved (all or
+nothing) and stored as pending proposals.
+
+Either way, a request ends in a card or in one honest sentence saying nothing was done and why;
+model prose claiming something was done, sent, scheduled or saved is never shown as the
+outcome. An answer from the documents shows its sources, or, citing none or not matching the
+passages it cites (a made-up or hijacked answer), is replaced by "⚠️ Not found in your
+documents" and the closest passages.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.clock import Clock
 from bot.db.proposals import Proposal
 from bot.errors import UserInputError
 from bot.llm import structured as st
-from bot.llm.citations import parse_cited
+from bot.llm.citations import claims_action, grounded, parse_cited
 from bot.llm.completion import ChatModel, Completion
-from bot.llm.errors import InvalidModelOutput
+from bot.llm.errors import InvalidModelOutput, LLMError
 from bot.llm.prompts import (
     Prompts,
     data_block,
@@ -32,6 +51,7 @@ from bot.llm.prompts import (
 )
 from bot.services import dates
 from bot.services import proposal_payloads as p
+from bot.services.assistant import RuleAssistant
 from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.tasks import TaskService
@@ -39,6 +59,47 @@ from bot.services.tasks import TaskService
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3
 PASSAGES = 5
+SHOWN_PASSAGES = 3
+SHOWN_CHARS = 300
+NO_CLIENT = "(no client chosen: copy the text)"
+
+# max_tokens per step: enough for the fields, never a runaway
+CLASSIFY_TOKENS = 48
+ANSWER_TOKENS = 320
+WRITE_TOKENS = 300
+DRAFT_TOKENS = 450
+TOOL_TURN_TOKENS = 600
+
+Kind = Literal["question", "task", "change", "reply", "other"]
+KINDS: tuple[Kind, ...] = ("question", "task", "change", "reply", "other")
+_SYNONYMS: Mapping[str, Kind] = {
+    "task request": "task",
+    "request": "task",
+    "new task": "task",
+    "change to a task": "change",
+    "reply to a client": "reply",
+    "client reply": "reply",
+}
+
+NOT_FOUND = "⚠️ Not found in your documents"
+NOTHING_DONE = "Nothing was done"
+UNSURE_CHANGE = (
+    "I couldn't tell which of your open tasks you mean, so nothing was changed; /tasks lists "
+    "them, and /done ID or /edit ID TEXT changes one."
+)
+UNREAD_CHANGE = (
+    "I couldn't read what to change (a new date, or that it is done), so nothing was changed; "
+    "/edit ID TEXT or /done ID does it."
+)
+OTHER = (
+    "I didn't read a question or a request in that, so nothing was done. Ask me something "
+    "about your documents, or tell me what to remember (“remind me to … on Friday”)."
+)
+DONE_WORDS = re.compile(
+    r"\b(?:done|finished|completed?|paid|sent|filed|renewed|submitted|delivered|"
+    r"mark(?:ed)?\s+\w+(?:\s+\w+)?\s+(?:as\s+)?(?:done|complete))\b",
+    re.IGNORECASE,
+)
 
 
 class PassageLike(Protocol):
@@ -57,12 +118,53 @@ class AITurn:
     answer: str | None = None
     sources: list[str] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
+    flagged: bool = False  # an answer replaced by "not found" (unsupported or hijacked)
 
 
 @dataclass(frozen=True)
 class Draft:
     text: str
     sources: tuple[str, ...]
+
+
+def _schema(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """A small flat JSON schema as ``response_format`` (strict: every field required)."""
+    schema = {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
+CLASSIFY_FORMAT = _schema(
+    "classify",
+    {"kind": {"type": "string", "enum": list(KINDS)}, "title": {"type": "string"}},
+)
+ANSWER_FORMAT = _schema(
+    "answer",
+    {"answer": {"type": "string"}, "sources": {"type": "array", "items": {"type": "integer"}}},
+)
+WRITE_FORMAT = _schema("reply", {"text": {"type": "string"}})
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Classified(_Lenient):
+    kind: str
+    title: str | None = ""
+
+
+class _Answered(_Lenient):
+    answer: str
+    sources: list[int] = []
+
+
+class _Written(_Lenient):
+    text: str
 
 
 class AIAssistant:
@@ -83,33 +185,187 @@ class AIAssistant:
         self._prefs = prefs
         self._clock = clock
         self._search = search
+        self._rules = RuleAssistant(tasks, proposals, prefs)
 
     # --- the owner's message -------------------------------------------------------------------
 
     async def turn(self, text: str) -> AITurn:
-        """Answer and/or propose; nothing here changes tasks or sends anything."""
+        """Answer, or propose; nothing here changes tasks or sends anything."""
+        floor = self._rules.wants_task(text)
+        try:
+            if await self._model.supports_tools():
+                result = await self._tool_turn(text)
+            else:
+                result = await self._step_turn(text, floor)
+        except (LLMError, UserInputError) as exc:
+            if floor is None:
+                raise
+            log.info("model failed (%s); the rule reader makes the card", type(exc).__name__)
+            return self._task_card(floor, None)
+        return self._floored(result, floor)
+
+    def _floored(self, result: AITurn, floor: str | None) -> AITurn:
+        """The rule detector's request becomes a card when the model made none."""
+        if floor is None or any(_is_new_task(row) for row in result.proposals):
+            return result
+        card = self._task_card(floor, None)
+        return AITurn(card.answer, [], card.proposals + result.proposals)
+
+    # --- small steps -----------------------------------------------------------------------------
+
+    async def _step_turn(self, text: str, floor: str | None) -> AITurn:
+        kind, title = await self.classify(text)
+        if floor is not None:
+            kind = "task"
+        if kind == "other" and text.rstrip().endswith("?"):
+            kind = "question"
+        log.info("assistant step kind=%s", kind)
+        if kind == "task":
+            return self._task_card(floor or text, title)
+        if kind == "change":
+            return self._change_card(text, title)
+        if kind == "reply":
+            return await self._reply_card(text)
+        if kind == "question":
+            return await self.answer(text)
+        return AITurn(OTHER)
+
+    async def classify(self, text: str) -> tuple[Kind, str]:
+        """The message's kind and a short title, from the model (schema-enforced when the
+        endpoint can); anything else is refused with one sentence."""
+        completion = await self._model.complete(
+            [
+                {"role": "system", "content": self._prompts.render("classify")},
+                {"role": "user", "content": text},
+            ],
+            response_format=CLASSIFY_FORMAT,
+            max_tokens=CLASSIFY_TOKENS,
+            purpose="classify",
+        )
+        found = _json_object(completion.content, _Classified)
+        raw = found.kind if found is not None else (completion.content or "")
+        kind = _kind(raw)
+        if kind is None:
+            raise InvalidModelOutput(
+                "The AI's answer couldn't be read as a question or a request; nothing was done."
+            )
+        title = " ".join((found.title or "").split()) if found is not None else ""
+        return kind, title[:200]
+
+    def _task_card(self, words: str, model_title: str | None) -> AITurn:
+        """A new-task card: the date and repeat read from the owner's words, never the model's."""
+        try:
+            draft = self._tasks.draft(words)
+            title = self._title(model_title, draft.title, words)
+            payload = self._proposals.task_from_draft(replace(draft, title=title))
+        except UserInputError as exc:
+            return AITurn(f"{NOTHING_DONE}: {exc}")
+        return AITurn(None, [], [self._proposals.propose(payload, "assistant")])
+
+    def _title(self, model_title: str | None, read: str, words: str) -> str:
+        """The model's short title when it comes from the owner's words; else the reader's."""
+        if not model_title:
+            return read
+        try:
+            title = dates.parse_task_text(model_title, self._clock.now(), self._prefs.tz).title
+        except dates.DateParseError:
+            return read
+        said = {_stem(w) for w in _words(words)}
+        mine = [_stem(w) for w in _words(title)]
+        if not mine or len(title) > 120:
+            return read
+        if sum(w in said for w in mine) < 0.75 * len(mine):
+            return read  # the model invented words: keep the owner's
+        return title[0].upper() + title[1:]
+
+    def _change_card(self, text: str, ref: str) -> AITurn:
+        """Done, or a new date, for the open task the words name; else one sentence."""
+        task = self._find_task(ref or text) or self._find_task(text)
+        if task is None:
+            return AITurn(UNSURE_CHANGE)
+        try:
+            if DONE_WORDS.search(text):
+                payload: p.Payload = self._proposals.finish_of(task.id)
+            else:
+                due = self._date_in(text)
+                if due is None:
+                    return AITurn(UNREAD_CHANGE)
+                payload = self._proposals.change_from(task.id, self._tasks.change_of(None, due))
+        except UserInputError as exc:
+            return AITurn(f"{NOTHING_DONE}: {exc}")
+        return AITurn(None, [], [self._proposals.propose(payload, "assistant")])
+
+    def _find_task(self, words: str) -> Any | None:
+        said = {_stem(w) for w in _words(words)}
+        best, best_score = None, 0.0
+        for task in self._tasks.list():
+            title = [_stem(w) for w in _words(task.title)]
+            if not title:
+                continue
+            score = sum(w in said for w in title) / len(title)
+            if score > best_score:
+                best, best_score = task, score
+        return best if best_score >= 0.5 else None
+
+    def _date_in(self, text: str) -> dates.Due | None:
+        try:
+            return dates.parse_task_text(text, self._clock.now(), self._prefs.tz).due
+        except dates.DateParseError:
+            return None
+
+    async def _reply_card(self, text: str) -> AITurn:
+        """A reply the owner wants written to a client, as a card to copy or approve."""
+        prompt = self._prompts.render("write_reply", instruction=data_block("question", text))
+        completion = await self._model.complete(
+            [{"role": "user", "content": prompt}],
+            response_format=WRITE_FORMAT,
+            max_tokens=WRITE_TOKENS,
+            purpose="write",
+        )
+        found = _json_object(completion.content, _Written)
+        written = (found.text if found is not None else _prose(completion.content)).strip()
+        if not written or completion.truncated:
+            raise InvalidModelOutput("The AI wrote no usable reply; nothing was done.")
+        payload = p.ReplyDraft(text=written[: p.MAX_REPLY_CHARS], recipient=NO_CLIENT)
+        return AITurn(None, [], [self._proposals.propose(payload, "assistant")])
+
+    # --- the tool loop (models that do tools well) ---------------------------------------------
+
+    async def _tool_turn(self, text: str) -> AITurn:
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": self._system()},
             {"role": "user", "content": text},
         ]
-        cited: list[str] = []
-        result = await self._run(messages, cited)
+        passages: list[PassageLike] = []
+        result = await self._run(messages, passages)
         payloads = [self._resolve(item) for item in result.proposals]  # all or nothing
         rows = [self._proposals.propose(payload, "assistant") for payload in payloads]
-        answer, sources = self._cite(result.answer, cited)
-        return AITurn(answer, sources, rows)
+        if not result.answer:
+            return AITurn(None, [], rows)
+        if claims_action(result.answer):
+            return AITurn(_unclaimed(rows), [], rows)
+        if passages:  # a documents answer: grounded, or marked
+            shown = self._grounded(result.answer, [], text, passages)
+            return replace(shown, proposals=rows)
+        return AITurn(result.answer, [], rows)
 
-    async def _run(self, messages: list[dict[str, Any]], cited: list[str]) -> st.AssistantResult:
+    async def _run(
+        self, messages: list[dict[str, Any]], found: list[PassageLike]
+    ) -> st.AssistantResult:
         for _ in range(MAX_TOOL_ROUNDS):
             completion = await self._model.complete(
-                messages, tools=st.ASSISTANT_TOOLS, purpose="assistant"
+                messages, tools=st.ASSISTANT_TOOLS, max_tokens=TOOL_TURN_TOKENS, purpose="assistant"
             )
             turn = self._parse(completion)
             if isinstance(turn, st.AssistantResult):
                 return turn
-            await self._answer_tools(messages, completion, turn, cited)
+            await self._answer_tools(messages, completion, turn, found)
         forced = await self._model.complete(
-            messages, tools=st.ASSISTANT_TOOLS, tool_choice=st.FORCE_RESPOND, purpose="assistant"
+            messages,
+            tools=st.ASSISTANT_TOOLS,
+            tool_choice=st.FORCE_RESPOND,
+            max_tokens=TOOL_TURN_TOKENS,
+            purpose="assistant",
         )
         turn = self._parse(forced)
         if isinstance(turn, st.AssistantResult):
@@ -119,6 +375,8 @@ class AIAssistant:
         )
 
     def _parse(self, completion: Completion) -> st.Turn:
+        if completion.truncated and not completion.tool_calls:
+            raise InvalidModelOutput("The AI's answer was cut off; nothing was changed.")
         return st.parse_completion(completion)
 
     async def _answer_tools(
@@ -126,7 +384,7 @@ class AIAssistant:
         messages: list[dict[str, Any]],
         completion: Completion,
         turn: st.ToolRequests,
-        cited: list[str],
+        found: list[PassageLike],
     ) -> None:
         native = bool(completion.tool_calls)
         if native:
@@ -148,7 +406,7 @@ class AIAssistant:
             messages.append({"role": "assistant", "content": completion.content or ""})
         results = []
         for i, request in enumerate(turn.calls):
-            output = await self._tool(request, cited)
+            output = await self._tool(request, found)
             if native:
                 call_id = completion.tool_calls[i].id if i < len(completion.tool_calls) else ""
                 messages.append(
@@ -159,12 +417,12 @@ class AIAssistant:
         if results:
             messages.append({"role": "user", "content": "\n\n".join(results)})
 
-    async def _tool(self, request: st.ToolRequest, cited: list[str]) -> str:
+    async def _tool(self, request: st.ToolRequest, found: list[PassageLike]) -> str:
         args = request.args
         if isinstance(args, st.SearchDocuments):
             passages = await self._passages(args.query)
-            start = len(cited)
-            cited.extend(passage.source for passage in passages)
+            start = len(found)
+            found.extend(passages)
             body = (
                 "\n\n".join(
                     f"[{start + i + 1}] ({passage.source}) {passage.text}"
@@ -189,8 +447,10 @@ class AIAssistant:
     # --- answers and drafts --------------------------------------------------------------------
 
     async def answer(self, question: str) -> AITurn:
-        """A grounded answer with its sources, or "Not in your documents."."""
-        passages = await self._passages(question)
+        """A grounded answer with its sources, or "⚠️ Not found" and the closest passages."""
+        passages = list(await self._passages(question))
+        if not passages:
+            return AITurn("Not in your documents: I found nothing about that.")
         prompt = render_answer_question(
             self._prompts,
             today=self._today(),
@@ -198,10 +458,31 @@ class AIAssistant:
             passages=[(p_.source, p_.text) for p_ in passages],
         )
         completion = await self._model.complete(
-            [{"role": "user", "content": prompt}], purpose="answer"
+            [{"role": "user", "content": prompt}],
+            response_format=ANSWER_FORMAT,
+            max_tokens=ANSWER_TOKENS,
+            purpose="answer",
         )
-        answer, sources = self._cite(completion.content, [p_.source for p_ in passages])
-        return AITurn(answer, sources)
+        found = _json_object(completion.content, _Answered)
+        text = found.answer if found is not None else _prose(completion.content)
+        listed = found.sources if found is not None else []
+        return self._grounded(text, listed, question, passages)
+
+    def _grounded(
+        self,
+        text: str,
+        listed: Sequence[int],
+        question: str,
+        passages: Sequence[PassageLike],
+    ) -> AITurn:
+        cited = parse_cited(text, len(passages))
+        numbers = list(dict.fromkeys([*cited.sources, *listed]))
+        used = [n for n in numbers if 1 <= n <= len(passages)]
+        body = cited.text.strip()
+        if body and used and grounded(body, [passages[n - 1].text for n in used], question):
+            return AITurn(body, list(dict.fromkeys(passages[n - 1].source for n in used)))
+        log.info("answer not grounded: cited=%s chars=%d", used, len(body))
+        return AITurn(_not_found(passages), [], [], flagged=True)
 
     async def draft_reply(
         self,
@@ -210,7 +491,8 @@ class AIAssistant:
         thread: Sequence[tuple[str, str]] = (),
         examples: Sequence[tuple[str, str]] = (),
     ) -> Draft:
-        """A reply in the owner's voice, grounded in the documents and the client's thread."""
+        """A reply in the owner's voice, grounded in the documents and the client's thread;
+        a background job: it waits behind the owner's turns and may take LLM_DRAFT_TIMEOUT."""
         passages = await self._passages(message)
         prompt = render_draft_reply(
             self._prompts,
@@ -222,7 +504,10 @@ class AIAssistant:
             examples=examples,
         )
         completion = await self._model.complete(
-            [{"role": "user", "content": prompt}], purpose="draft"
+            [{"role": "user", "content": prompt}],
+            max_tokens=DRAFT_TOKENS,
+            purpose="draft",
+            background=True,
         )
         if not (completion.content or "").strip():
             raise InvalidModelOutput("The AI returned an empty draft; nothing was changed.")
@@ -237,13 +522,6 @@ class AIAssistant:
             return []
         return await self._search(query, PASSAGES)
 
-    def _cite(self, text: str | None, cited: Sequence[str]) -> tuple[str | None, list[str]]:
-        if not text:
-            return None, []
-        found = parse_cited(text, len(cited))
-        sources = list(dict.fromkeys(cited[n - 1] for n in found.sources))
-        return found.text, sources
-
     def _resolve(self, item: st.Proposal) -> p.Payload:
         """The model's proposal as an exact payload; UserInputError refuses the whole turn."""
         try:
@@ -256,7 +534,7 @@ class AIAssistant:
                 return self._proposals.change_from(item.task_id, change)
             if isinstance(item, st.CompleteTask):
                 return self._proposals.finish_of(item.task_id)
-            return p.ReplyDraft(text=item.text, recipient="(no client chosen: copy the text)")
+            return p.ReplyDraft(text=item.text, recipient=NO_CLIENT)
         except UserInputError as exc:
             raise InvalidModelOutput(
                 f"The AI proposed something I can't use ({exc}); nothing was changed."
@@ -269,3 +547,74 @@ class AIAssistant:
 
     def _today(self) -> str:
         return dates.to_local(self._clock.now(), self._prefs.tz).strftime("%A %d %B %Y")
+
+
+# --- reading what the model wrote ---------------------------------------------------------------
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _json_object(content: str | None, model: type[_M]) -> _M | None:
+    """The first JSON object in `content` that fits `model` (extra fields ignored), or None."""
+    text = (content or "").strip()
+    decoder = json.JSONDecoder()
+    for start in (m.start() for m in re.finditer(r"\{", text)):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if not isinstance(value, dict):
+            continue
+        try:
+            return model.model_validate(value)
+        except ValidationError:
+            continue
+    return None
+
+
+def _prose(content: str | None) -> str:
+    """Text that is not JSON at all; JSON of the wrong shape is not an answer."""
+    text = (content or "").strip()
+    if text.startswith(("{", "[", "```")):
+        return ""
+    return text
+
+
+def _kind(raw: str) -> Kind | None:
+    word = " ".join(raw.lower().replace("_", " ").split()).strip(" .\"'")
+    if word in KINDS:
+        return word
+    if word in _SYNONYMS:
+        return _SYNONYMS[word]
+    return None
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"[^\W_]{3,}", text)]
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def _is_new_task(row: Proposal) -> bool:
+    return isinstance(p.load(row.payload), p.NewTask)
+
+
+def _unclaimed(rows: Sequence[Proposal]) -> str:
+    """What replaces model prose that claims an action: the honest state."""
+    if rows:
+        return "Nothing is done yet: the card below does it when you tap Approve."
+    return f"{NOTHING_DONE}: the AI said it had acted, but it can only propose, and made no card."
+
+
+def _not_found(passages: Sequence[PassageLike]) -> str:
+    lines = [
+        f"{NOT_FOUND}: the AI's answer didn't match them, so it isn't shown. Closest passages:"
+    ]
+    for passage in passages[:SHOWN_PASSAGES]:
+        text = " ".join(passage.text.split())
+        if len(text) > SHOWN_CHARS:
+            text = text[:SHOWN_CHARS].rsplit(" ", 1)[0] + " …"
+        lines += ["", f"📄 {passage.source}", text]
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from telegram import (
     MessageOriginUser,
     Update,
 )
+from telegram.constants import ChatAction
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -53,6 +55,8 @@ STOP_GRACE_SECONDS = 30.0
 # getUpdates leaves at once instead of after a briefing, a reminder sweep or a model load
 BACKGROUND_DELAY_SECONDS = 1.0
 REFUSAL = "Sorry, this is a private assistant: it only works for its owner."
+TYPING_EVERY_SECONDS = 4.5  # Telegram shows "typing…" for 5 s after each sendChatAction
+MODEL_COMMANDS = frozenset({"ask"})  # commands that may wait for the model
 
 
 class Intake(Protocol):
@@ -233,7 +237,8 @@ class TelegramAdapter:
         assert message is not None and message.text is not None
         head, _, args = message.text.partition(" ")
         name = head[1:].split("@", 1)[0]
-        replies = await self.conversation.router.run_command(name, args)
+        async with self.typing(message.chat_id, name in MODEL_COMMANDS):
+            replies = await self.conversation.router.run_command(name, args)
         await self._deliver(message.chat_id, replies)
 
     async def on_text(self, update: Update, context: Ctx) -> None:
@@ -245,8 +250,31 @@ class TelegramAdapter:
         if sender is not None:
             replies = await router.forwarded(sender, message.text)
         else:
-            replies = await router.text(message.text)
+            async with self.typing(message.chat_id):
+                replies = await router.text(message.text)
         await self._deliver(message.chat_id, replies)
+
+    @contextlib.asynccontextmanager
+    async def typing(self, chat_id: int, wanted: bool = True) -> AsyncIterator[None]:
+        """Telegram's "typing…" in the chat while the model works (AI on only)."""
+        if not wanted or self.s.ai is None:
+            yield
+            return
+        task = asyncio.create_task(self._keep_typing(chat_id), name="microdesk-typing")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_typing(self, chat_id: int) -> None:
+        while True:
+            try:
+                await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except Exception as exc:  # a lost "typing…" is not worth an error
+                log.debug("sendChatAction failed: %s", type(exc).__name__)
+            await asyncio.sleep(TYPING_EVERY_SECONDS)
 
     async def on_document(self, update: Update, context: Ctx) -> None:
         """A document from the owner: indexed, then cited in answers."""
