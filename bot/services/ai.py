@@ -58,7 +58,8 @@ from bot.services.tasks import TaskService
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3
-PASSAGES = 5
+PASSAGES = 5  # for the search tool and drafts
+ANSWER_PASSAGES = 3  # ≈ 750 tokens: a small model on 2 cores reads them within LLM_TIMEOUT
 SHOWN_PASSAGES = 3
 SHOWN_CHARS = 300
 NO_CLIENT = "(no client chosen: copy the text)"
@@ -448,7 +449,7 @@ class AIAssistant:
 
     async def answer(self, question: str) -> AITurn:
         """A grounded answer with its sources, or "⚠️ Not found" and the closest passages."""
-        passages = list(await self._passages(question))
+        passages = list(await self._passages(question))[:ANSWER_PASSAGES]
         if not passages:
             return AITurn("Not in your documents: I found nothing about that.")
         prompt = render_answer_question(
