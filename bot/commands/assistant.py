@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.services.ai import AITurn
 
 log = logging.getLogger(__name__)
+FORWARD_DRAFT = "microdesk-forward-draft"  # the task's name: the adapter cancels them at stop
 NO_DRAFTING = "AI drafting is off, so I can't draft a reply; set OPENAI_BASE_URL to turn it on."
 
 
@@ -84,7 +85,7 @@ class AssistantCommands:
             return [Reply("That forwarded message has no text I can answer.")]
         if self.s.ai is None:
             return [Reply(NO_DRAFTING)]
-        task = asyncio.create_task(self.draft_forwarded(sender, text), name="microdesk-forward")
+        task = asyncio.create_task(self.draft_forwarded(sender, text), name=FORWARD_DRAFT)
         self.drafting.add(task)
         task.add_done_callback(self.drafting.discard)
         return [

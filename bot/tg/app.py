@@ -37,6 +37,7 @@ from telegram.ext import (
 )
 
 from bot.app import Services
+from bot.commands.assistant import FORWARD_DRAFT
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
@@ -194,6 +195,10 @@ class TelegramAdapter:
         if self._background is not None:
             await self._background.stop()
             self._background = None
+        drafting = [t for t in asyncio.all_tasks() if t.get_name() == FORWARD_DRAFT]
+        for task in drafting:  # a forwarded message's draft in flight: forward it again later
+            task.cancel()
+        await asyncio.gather(*drafting, return_exceptions=True)
         await self.s.aclose()
 
     async def _index_knowledge(self, delay: float = 0.0) -> None:
