@@ -616,6 +616,18 @@ async def test_an_endpoint_without_response_format_is_asked_without_it_and_remem
     assert "response_format" not in api.requests[-1] and len(api.requests) == 4
 
 
+async def test_a_server_error_naming_response_format_also_drops_it(
+    api: FakeOpenAI, make_client: Any
+) -> None:
+    api.rejected_fields, api.rejected_status = {"response_format"}, 500
+    wanted = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    api.script(Reply.text('{"kind": "task"}'))
+    client = make_client()
+    assert (await client.complete(HI, response_format=wanted)).content == '{"kind": "task"}'
+    assert client.capabilities.response_format == "none"
+    assert "response_format" not in api.requests[-1]
+
+
 async def test_an_endpoint_without_stream_options_is_asked_without_them(
     api: FakeOpenAI, make_client: Any
 ) -> None:

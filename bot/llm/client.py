@@ -348,7 +348,7 @@ class LLMClient:
         return sent
 
     def _downgrade(self, request: dict[str, Any], said: str) -> bool:
-        """After a 400/422 naming an optional feature: drop it (or its next-simpler form)."""
+        """After an error naming an optional feature: drop it (or use its next-simpler form)."""
         caps = self.capabilities
         if "stream_options" in request and "stream_options" in said:
             caps.stream_options = False
@@ -379,7 +379,8 @@ class LLMClient:
                 return await self._attempts(sent, deadline)
             except openai.APIStatusError as exc:
                 said = f"{exc.message} {exc.body}".lower()
-                if exc.status_code not in (400, 422) or not self._downgrade(sent, said):
+                # 400/422 from most servers; some llama.cpp builds answer 500 naming the field
+                if exc.status_code not in (400, 422, 500) or not self._downgrade(sent, said):
                     raise
         return await self._attempts(self._adapted(request), deadline)
 

@@ -127,6 +127,7 @@ class FakeOpenAI:
         self.unexpected = 0
         self.models_body: str | None = None  # set to answer GET /v1/models with this text
         self.rejected_fields: set[str] = set()
+        self.rejected_status = 400  # some llama.cpp builds answer 500 instead
         self.disconnects = 0
         self.tokens_sent = 0
         self.streams_open = 0
@@ -185,7 +186,8 @@ class FakeOpenAI:
         rejected = sorted(self.rejected_fields & set(body))
         if rejected:
             message = f"Unrecognized request argument supplied: {rejected[0]}"
-            return _error(400, {"message": message, "type": "invalid_request_error"})
+            error = {"message": message, "type": "invalid_request_error"}
+            return _error(self.rejected_status, error)
         if not self._script:
             self.unexpected += 1
             return _error(418, {"message": "no scripted reply", "type": "fake"})
