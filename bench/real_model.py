@@ -530,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add_column(column)
     for row in rows(results):
         table.add_row(*asdict(row).values())
-    Console().print(table)
+    Console(width=180).print(table)
     return 0
 
 
