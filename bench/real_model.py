@@ -232,6 +232,17 @@ class Results:
     classify_tokens_estimated: bool = True
 
 
+def pick_requests(n: int) -> list[Case]:
+    """`n` requests, each kind in its share of the full set (a subset stays representative)."""
+    if n >= len(REQUESTS):
+        return list(REQUESTS)
+    chosen: list[Case] = []
+    for kind in ("task", "change", "reply"):
+        of_kind = [c for c in REQUESTS if c.kind == kind]
+        chosen += of_kind[: max(1, round(n * len(of_kind) / len(REQUESTS)))]
+    return chosen[:n]
+
+
 def is_card(message: dict[str, Any]) -> bool:
     return str(message.get("text", "")).startswith("Proposal #")
 
@@ -323,7 +334,7 @@ async def run(args: argparse.Namespace) -> Results:
 async def _requests(
     bot: TelegramAdapter, botapi: FakeBotAPI, results: Results, n: int, wait: float
 ) -> None:
-    for case in REQUESTS[:n] if n < len(REQUESTS) else REQUESTS:
+    for case in pick_requests(n):
         before = {r.id for r in bot.s.proposals.pending()}
         messages, latency = await exchange(botapi, case.text, wait)
         ok, why = judge_request(bot, case, before)
@@ -342,7 +353,8 @@ async def _requests(
 
 
 async def _questions(botapi: FakeBotAPI, results: Results, n: int, wait: float) -> None:
-    for question, source, term in QUESTIONS[:n]:
+    chosen = QUESTIONS if n >= len(QUESTIONS) else (*QUESTIONS[: max(n - 1, 0)], QUESTIONS[-1])
+    for question, source, term in chosen[:n]:
         messages, latency = await exchange(botapi, question, wait)
         text = messages[0]["text"] if messages else ""
         flagged = "Not found in your documents" in text or "Not in your documents" in text

@@ -134,6 +134,27 @@ async def test_a_change_finds_the_task_and_a_done_becomes_a_finish_card(
     assert bot.s.tasks.get(task.id).status == "open"
 
 
+async def test_plain_words_overrule_a_small_models_slips(
+    bot: TelegramAdapter, botapi: FakeBotAPI, llm_api: FakeOpenAI
+) -> None:
+    """A question in form is a question; a dated request the model calls a question or a change
+    of a task that doesn't exist is a new task."""
+    answer = {"answer": "A starter website takes about three weeks.", "sources": [1]}
+    llm_api.script(
+        kind("change", "client archive"),
+        kind("question"),
+        kind("task", "starter website"),
+        Reply.text(json.dumps(answer)),
+    )
+    [first] = await ask(botapi, "Back up the client archive every Sunday")
+    assert "New task: Back up the client archive" in first["text"] and "Sun 29 Nov" in first["text"]
+    [second] = await ask(botapi, "Meeting with the bank on Tuesday at 10am")
+    assert "New task: Meeting with the bank" in second["text"]
+    [third] = await ask(botapi, "How long does a starter website take?")
+    assert not third["text"].startswith("Proposal") and len(bot.s.proposals.pending()) == 2
+    assert llm_api.requests[-1]["response_format"]["json_schema"]["name"] == "answer"
+
+
 async def test_a_question_gets_a_grounded_answer_with_its_sources(
     bot: TelegramAdapter, botapi: FakeBotAPI, llm_api: FakeOpenAI
 ) -> None:

@@ -103,6 +103,31 @@ DONE_WORDS = re.compile(
 )
 
 
+_QUESTION = re.compile(
+    r"^\s*(?:how|what|what's|when|where|who|whom|whose|why|which|is|are|am|can|could|do|does|"
+    r"did|should|will|would|have|has|wie|was|wann|wo|wer|warum|welche[rsmn]?|gibt|kann|muss|"
+    r"ist|sind)\b|\?\s*$",
+    re.IGNORECASE,
+)
+
+
+_CHANGE = re.compile(
+    r"^\s*(?:please\s+)?(?:move|push|postpone|reschedule|shift|delay|rename|change|update|"
+    r"bring|put\s+off|cancel|mark)\b",
+    re.IGNORECASE,
+)
+
+
+def _changes(text: str) -> bool:
+    """Words that change something that exists ("move …", "mark … done")."""
+    return _CHANGE.search(text) is not None or DONE_WORDS.search(text) is not None
+
+
+def looks_like_question(text: str) -> bool:
+    """A question in form: it ends with "?" or starts with a question word."""
+    return _QUESTION.search(text) is not None
+
+
 class PassageLike(Protocol):
     @property
     def text(self) -> str: ...
@@ -216,10 +241,7 @@ class AIAssistant:
 
     async def _step_turn(self, text: str, floor: str | None) -> AITurn:
         kind, title = await self.classify(text)
-        if floor is not None:
-            kind = "task"
-        if kind == "other" and text.rstrip().endswith("?"):
-            kind = "question"
+        kind = self._checked(kind, text, floor)
         log.info("assistant step kind=%s", kind)
         if kind == "task":
             return self._task_card(floor or text, title)
@@ -230,6 +252,22 @@ class AIAssistant:
         if kind == "question":
             return await self.answer(text)
         return AITurn(OTHER)
+
+    def _checked(self, kind: Kind, text: str, floor: str | None) -> Kind:
+        """The model's kind, overruled where the words leave no doubt (small models slip):
+        the rule detector's requests are tasks; a question in form, without a date, is a
+        question; a "question" or "other" that is not one in form but names a date is a task."""
+        if floor is not None:
+            return "task"
+        asked = looks_like_question(text)
+        dated = self._date_in(text) is not None
+        if asked and not dated:
+            return "question"
+        if kind in ("question", "other") and not asked and dated:
+            return "task"
+        if kind == "other" and asked:
+            return "question"
+        return kind
 
     async def classify(self, text: str) -> tuple[Kind, str]:
         """The message's kind and a short title, from the model (schema-enforced when the
@@ -282,6 +320,8 @@ class AIAssistant:
     def _change_card(self, text: str, ref: str) -> AITurn:
         """Done, or a new date, for the open task the words name; else one sentence."""
         task = self._find_task(ref or text) or self._find_task(text)
+        if task is None and self._date_in(text) is not None and not _changes(text):
+            return self._task_card(text, None)  # no such task: a new one, as the words say
         if task is None:
             return AITurn(UNSURE_CHANGE)
         try:
