@@ -1,11 +1,13 @@
 """The LLM layer: the only place that talks to the model endpoint.
 
-    client.py      LLMClient: AsyncOpenAI + one retry policy + budget; the only `openai` import
-    wire.py        the Chat Completions body as we read it: validated, capped, plain data
+    client.py      LLMClient: AsyncOpenAI, streamed and hung up on give-up, deadlines from the
+                   settings, one retry policy, budget, a priority lock per endpoint, what the
+                   endpoint accepts (remembered); the only `openai` import
+    wire.py        the Chat Completions body (or its stream) as we read it: validated, capped
     completion.py  Completion / ToolCall / Usage as plain data, and the ChatModel Protocol
     usage.py       UsageLedger: monthly budget check, a row per call, the /usage report
     structured.py  AssistantResult and proposals (pydantic), tools, parsers of a model turn
-    citations.py   which numbered passages a grounded answer or draft cites
+    citations.py   which numbered passages an answer cites; grounded or not; claims of action
     prompts.py     prompts/*.md loaded by name, variables checked at start, data sections
     errors.py      the owner-facing error tree of all of the above
 
