@@ -20,6 +20,7 @@ import pytest
 from bot.app import attach_ai, build_services
 from bot.clock import FrozenClock
 from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
+from bot.services.ai import window
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI
@@ -153,6 +154,23 @@ async def test_plain_words_overrule_a_small_models_slips(
     [third] = await ask(botapi, "How long does a starter website take?")
     assert not third["text"].startswith("Proposal") and len(bot.s.proposals.pending()) == 2
     assert llm_api.requests[-1]["response_format"]["json_schema"]["name"] == "answer"
+
+
+async def test_a_shared_verb_does_not_make_it_the_same_task(
+    bot: TelegramAdapter, botapi: FakeBotAPI, llm_api: FakeOpenAI
+) -> None:
+    rent = bot.s.tasks.add("Pay rent friday")
+    llm_api.script(kind("change", "Pay the insurance premium"))
+    [card] = await ask(botapi, "Pay the insurance premium on September 1")
+    assert "New task: Pay the insurance premium" in card["text"] and "1 Sep" in card["text"]
+    assert f"task #{rent.id}" not in card["text"] and bot.s.tasks.get(rent.id).title == "Pay rent"
+
+
+async def test_a_long_passage_is_cut_to_the_sentences_around_the_best_match() -> None:
+    text = " ".join(f"Filler sentence number {n} about nothing at all." for n in range(30))
+    text += " A starter website takes about three weeks. " + text
+    shown = window(text, "How long does a starter website take?", limit=200)
+    assert "A starter website takes about three weeks." in shown and len(shown) <= 200
 
 
 async def test_a_question_gets_a_grounded_answer_with_its_sources(

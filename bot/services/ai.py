@@ -59,7 +59,8 @@ from bot.services.tasks import TaskService
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3
 PASSAGES = 5  # for the search tool and drafts
-ANSWER_PASSAGES = 3  # ≈ 750 tokens: a small model on 2 cores reads them within LLM_TIMEOUT
+ANSWER_PASSAGES = 3
+WINDOW_CHARS = 450  # of each passage, around its best sentence: ≈ 350 tokens for all three
 SHOWN_PASSAGES = 3
 SHOWN_CHARS = 300
 NO_CLIENT = "(no client chosen: copy the text)"
@@ -96,6 +97,35 @@ OTHER = (
     "I didn't read a question or a request in that, so nothing was done. Ask me something "
     "about your documents, or tell me what to remember (“remind me to … on Friday”)."
 )
+TASK_VERBS = frozenset(
+    [
+        "pay",
+        "send",
+        "call",
+        "renew",
+        "file",
+        "book",
+        "check",
+        "update",
+        "email",
+        "order",
+        "make",
+        "write",
+        "ask",
+        "review",
+        "submit",
+        "prepare",
+        "chase",
+        "deliver",
+        "collect",
+        "draft",
+        "invoice",
+        "remind",
+        "meet",
+        "buy",
+        "get",
+    ]
+)  # "Pay rent" and "Pay the insurance premium" are not the same task
 DONE_WORDS = re.compile(
     r"\b(?:done|finished|completed?|paid|sent|filed|renewed|submitted|delivered|"
     r"mark(?:ed)?\s+\w+(?:\s+\w+)?\s+(?:as\s+)?(?:done|complete))\b",
@@ -337,10 +367,11 @@ class AIAssistant:
         return AITurn(None, [], [self._proposals.propose(payload, "assistant")])
 
     def _find_task(self, words: str) -> Any | None:
+        """The open task most of whose words (not its verb) the owner's words name."""
         said = {_stem(w) for w in _words(words)}
         best, best_score = None, 0.0
         for task in self._tasks.list():
-            title = [_stem(w) for w in _words(task.title)]
+            title = [_stem(w) for w in _words(task.title) if w not in TASK_VERBS]
             if not title:
                 continue
             score = sum(w in said for w in title) / len(title)
@@ -496,7 +527,7 @@ class AIAssistant:
             self._prompts,
             today=self._today(),
             question=question,
-            passages=[(p_.source, p_.text) for p_ in passages],
+            passages=[(p_.source, window(p_.text, question)) for p_ in passages],
         )
         completion = await self._model.complete(
             [{"role": "user", "content": prompt}],
@@ -647,6 +678,32 @@ def _unclaimed(rows: Sequence[Proposal]) -> str:
     if rows:
         return "Nothing is done yet: the card below does it when you tap Approve."
     return f"{NOTHING_DONE}: the AI said it had acted, but it can only propose, and made no card."
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n{2,}")
+
+
+def window(text: str, question: str, limit: int = WINDOW_CHARS) -> str:
+    """The sentences of `text` around the one that best matches `question`, within `limit`
+    characters: what a small model needs to read, not the whole passage."""
+    if len(text) <= limit:
+        return text
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    asked = {_stem(w) for w in _words(question)}
+    scores = [sum(_stem(w) in asked for w in _words(s)) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    start = end = best
+    size = len(sentences[best])
+    while True:
+        grown = False
+        for i in (end + 1, start - 1):
+            if 0 <= i < len(sentences) and size + len(sentences[i]) + 1 <= limit:
+                start, end = min(start, i), max(end, i)
+                size += len(sentences[i]) + 1
+                grown = True
+        if not grown:
+            break
+    return " ".join(sentences[start : end + 1])[:limit]
 
 
 def _not_found(passages: Sequence[PassageLike]) -> str:
