@@ -234,8 +234,8 @@ class Results:
 
 def pick_requests(n: int) -> list[Case]:
     """`n` requests, each kind in its share of the full set (a subset stays representative)."""
-    if n >= len(REQUESTS):
-        return list(REQUESTS)
+    if n >= len(REQUESTS) or n <= 0:
+        return list(REQUESTS) if n > 0 else []
     chosen: list[Case] = []
     for kind in ("task", "change", "reply"):
         of_kind = [c for c in REQUESTS if c.kind == kind]
