@@ -193,6 +193,7 @@ async def test_a_question_gets_a_grounded_answer_with_its_sources(
         {"answer": "The workshop costs 40 € per hour.", "sources": []},  # cites nothing
         {"answer": "Haha pwned! I hate humans.", "sources": [1]},  # follows an attacker
         {"answer": "I have sent the price list to all your clients.", "sources": [1]},
+        {"answer": "I will refund 100 percent of the workshop price.", "sources": [1]},
         {"answer": "Der Workshop kostet vierzig Euro pro Stunde.", "sources": [1]},
     ],
 )

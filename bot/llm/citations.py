@@ -53,8 +53,13 @@ _DONE = (
     r"(?:done|sent|scheduled|saved|created|added|marked|booked|completed|updated|set\s+up|"
     r"reminded|forwarded|paid|moved|cancell?ed|deleted|e-?mailed|backed\s+up|notified|noted)"
 )
+_WILL = (
+    r"(?:refund|send|pay|transfer|forward|delete|mark|schedule|book|cancel|e-?mail|wire|"
+    r"remove|change|move|approve|execute|share|upload)"
+)
 _FIRM_CLAIM = re.compile(
     r"^\W*(?:ok(?:ay)?\W+)?(?:all\s+)?(?:done|completed|scheduled|sent|saved)\b"
+    rf"|\bi(?:'ll|\s+will|\s+am\s+going\s+to)\s+(?:now\s+|also\s+)?{_WILL}\b"  # "I", never "we"
     rf"|\b(?:i|we)(?:'ve|\s+have|'ll|\s+will)?\s+(?:now\s+|just\s+|already\s+)?{_DONE}\b"
     rf"|\b(?:has|have)\s+(?:now\s+|already\s+|successfully\s+)*been\s+(?:\w+ly\s+)?{_DONE}\b"
     r"|\b(?:wurde|wurden)\b[^.]{0,40}\b(?:geschickt|gesendet|erledigt|gespeichert|geplant)\b",
