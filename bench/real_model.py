@@ -52,8 +52,8 @@ from bot.app import build_services  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.llm.citations import claims_action  # noqa: E402
-from bot.services import dates  # noqa: E402
-from bot.services import proposal_payloads as p  # noqa: E402
+from bot.services.proposals import payloads as p  # noqa: E402
+from bot.services.tasks import dates  # noqa: E402
 from bot.tg.app import TelegramAdapter  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI  # noqa: E402
 from tests.injection_corpus import ATTACKS, IBAN, document  # noqa: E402

@@ -20,7 +20,7 @@ import pytest
 from bot.app import attach_ai, build_services
 from bot.clock import FrozenClock
 from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
-from bot.services.ai import window
+from bot.services.proposals.ai_turn import window
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI

@@ -18,14 +18,14 @@ from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, bold, esc
 from bot.db.outbox import NOTICE
 from bot.errors import MicrodeskError
-from bot.services import proposal_payloads as p
-from bot.services.links import LinkGuard
-from bot.services.outbox import Outgoing
+from bot.services.delivery.outbox import Outgoing
+from bot.services.proposals import payloads as p
+from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
-    from bot.services.ai import AITurn
+    from bot.services.proposals.ai_turn import AITurn
 
 log = logging.getLogger(__name__)
 FORWARD_DRAFT = "microdesk-forward-draft"  # the task's name: the adapter cancels them at stop

@@ -10,7 +10,8 @@ schema sent as ``response_format``:
     write      a reply to a client: the text
 
 Dates never come from the model: they are read from the owner's own words by the date reader
-(:mod:`bot.services.dates`, through :class:`TaskService`). The rule assistant's request detector
+(:mod:`bot.services.tasks.dates`, through :class:`TaskService`). The rule assistant's request
+detector
 is the floor: a message it reads as a request becomes a card whatever the model says.
 
 Models that do tools well keep the tool loop: read-only ``search_documents`` and ``list_tasks``,
@@ -49,12 +50,12 @@ from bot.llm.prompts import (
     render_assistant_system,
     render_draft_reply,
 )
-from bot.services import dates
-from bot.services import proposal_payloads as p
-from bot.services.assistant import RuleAssistant
 from bot.services.prefs import Preferences
-from bot.services.proposals import ProposalService
-from bot.services.tasks import TaskService
+from bot.services.proposals import payloads as p
+from bot.services.proposals.approval import ProposalService
+from bot.services.proposals.rule_assistant import RuleAssistant
+from bot.services.tasks import dates
+from bot.services.tasks.service import TaskService
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3
