@@ -26,6 +26,8 @@ from bot.services.prefs import Preferences
 from bot.services.proposals import ProposalService
 from bot.services.scheduler import SchedulerService
 from bot.services.tasks import TaskService
+from bot.services.team.service import TeamService
+from bot.services.team.sweep import TeamSweep
 
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient
@@ -52,6 +54,8 @@ class Services:
     drafts: ReplyDrafter
     replies: ReplyDelivery
     outbox: OutboxService
+    team: TeamService
+    team_sweep: TeamSweep
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -77,6 +81,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     proposals = ProposalService(sessions, clock, tasks)
     clients = ClientService(sessions, clock, prefs, settings.OWNER_TELEGRAM_ID)
     drafts = ReplyDrafter(sessions, clock, clients, proposals)
+    outbox = OutboxService(sessions, clock)
     services = Services(
         settings=settings,
         clock=clock,
@@ -95,7 +100,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clients=clients,
         drafts=drafts,
         replies=ReplyDelivery(proposals, clients, drafts),
-        outbox=OutboxService(sessions, clock),
+        outbox=outbox,
+        team=TeamService(sessions, clock, tasks, prefs, settings.OWNER_TELEGRAM_ID),
+        team_sweep=TeamSweep(sessions, clock, prefs, outbox),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:

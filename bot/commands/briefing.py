@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[int]]  # more scheduled work; how many messages it queued
+Section = Callable[[], tuple[str, list[str]] | None]  # more of the briefing: a title, its lines
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 UNDELIVERED_DAYS = 7
 
@@ -34,6 +35,7 @@ class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
         self.jobs: list[Job] = []
+        self.sections: list[Section] = []
         self._recovered = False
 
     def register(self, router: Router) -> None:
@@ -52,6 +54,10 @@ class BriefingCommands:
         if clients:
             extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
             briefing = replace(briefing, extras=extras)
+        for section in self.sections:
+            found = section()
+            if found is not None:
+                briefing = replace(briefing, extras={**briefing.extras, found[0]: found[1]})
         missed = [self._undelivered(row) for row in self._missed()]
         if missed:
             extras = {**briefing.extras, "Messages I may not have delivered": missed}

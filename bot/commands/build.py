@@ -15,6 +15,8 @@ from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
 from bot.commands.tasks import TaskCommands
+from bot.commands.team import TeamCommands
+from bot.commands.team_desk import ContractorDesk
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -26,6 +28,8 @@ class Conversation:
     briefing: BriefingCommands
     knowledge: KnowledgeCommands
     clients: ClientCommands  # its draft_due runs as a background job of the Telegram adapter
+    team: TeamCommands  # the Telegram adapter connects its sender to contractors' chats
+    desk: ContractorDesk  # contractors' own chats: a separate entry, never the router above
 
 
 def build_conversation(services: Services) -> Conversation:
@@ -45,4 +49,8 @@ def build_conversation(services: Services) -> Conversation:
     clients = ClientCommands(services, cards)
     clients.register(router)
     briefing.jobs.append(clients.ask_unknown)
-    return Conversation(router, briefing, knowledge, clients)
+    team = TeamCommands(services)
+    team.register(router)
+    briefing.jobs.append(team.send_due)
+    briefing.sections.append(team.section)
+    return Conversation(router, briefing, knowledge, clients, team, ContractorDesk(services))

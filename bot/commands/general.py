@@ -24,7 +24,11 @@ class GeneralCommands:
     def register(self, router: Router) -> None:
         router.command("start", "what I do", self.help)
         router.command("help", "the commands", self.help)
-        router.command("settings", "view or change: timezone ZONE, briefing HH:MM", self.settings)
+        router.command(
+            "settings",
+            "view or change: timezone ZONE, briefing HH:MM, team instant|briefing|snooze DAYS",
+            self.settings,
+        )
 
     async def help(self, args: str) -> list[Reply]:
         """What the bot does and its commands."""
@@ -40,6 +44,8 @@ class GeneralCommands:
             self.s.prefs.set_timezone(value)
         elif key == "briefing" and value:
             self.s.prefs.set_briefing_time(value)
+        elif key == "team":
+            self.s.team.configure(value)
         elif key:
             return [Reply("Use /settings timezone Europe/Berlin or /settings briefing 08:00.")]
         prefs = self.s.prefs
@@ -47,6 +53,8 @@ class GeneralCommands:
             Reply(
                 f"Time zone: <b>{esc(prefs.timezone_name)}</b>\n"
                 f"Daily briefing: <b>{prefs.briefing_time.strftime('%H:%M')}</b>\n"
-                f"AI drafting: <b>{'on' if self.s.settings.llm_enabled else 'off'}</b>"
+                f"AI drafting: <b>{'on' if self.s.settings.llm_enabled else 'off'}</b>\n"
+                f"Team news: <b>{'instant' if self.s.team.instant() else 'in the briefing'}</b>; "
+                f"contractors may snooze up to <b>{self.s.team.snooze_days()} days</b>"
             )
         ]

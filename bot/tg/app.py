@@ -38,7 +38,7 @@ from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
-from bot.tg import business, documents, render
+from bot.tg import business, documents, render, team
 from bot.tg.background import Background
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
@@ -97,6 +97,8 @@ class TelegramAdapter:
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
         )
         business.install(app, self.s, self.owner)  # group -2: client chats never pass the guard
+        # group -3: a contractor's private chat is served there and never passes the guard
+        team.TeamHandlers(self.s, self.conversation.desk, self.owner).install(app)
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
@@ -114,6 +116,7 @@ class TelegramAdapter:
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
+        self.conversation.team.connect(app.bot.username, partial(render.send_tracked, app.bot))
         self._background = Background(self.conversation, self.send_to_owner, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
