@@ -125,6 +125,7 @@ def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None
         services.prefs,
         services.clock,
         search=services.knowledge.asearch,
+        team_notes=services.team.notes_for_model,
     )
 
 
