@@ -161,6 +161,8 @@ async def test_assignment_done_note_reach_the_owner_and_audit(
     await say(botapi, MARIA, "/note 1 <b>final</b> cut ready", "Passed on")
     heard = await botapi.wait_for_message(OWNER, contains="@maria wrote on #1", after=before)
     assert "<b>final</b> cut ready" in heard["text"]  # shown as text, not as markup
+    team = await say(botapi, OWNER, "/team", "Your team")
+    assert "@maria — 2 open tasks" in team["text"] and "#1 Promo cut" in team["text"]
     audit = await say(botapi, OWNER, "/audit", "contractor")
     for action in ("joined", "note", "done"):
         assert f"@maria {action}" in audit["text"], action
@@ -267,3 +269,57 @@ async def test_restore_of_an_older_backup_keeps_a_revocation(
     finally:
         await adapter.shutdown()
         services.close()
+
+
+async def test_snooze_stays_within_the_owners_limit(
+    bot: TelegramAdapter, botapi: FakeBotAPI, clock: FrozenClock, tmp_path: Path
+) -> None:
+    await join(botapi, MARIA, "maria")
+    await say(
+        botapi,
+        OWNER,
+        "/settings team snooze 1",
+        "snooze up to 1 day",
+    )
+    await say(botapi, OWNER, "/add Promo cut today 6pm @maria", "Added")
+    card = await botapi.wait_for_message(MARIA, contains="A task for you")
+    botapi.press_button(card, text="⏰ Snooze", user_id=MARIA, first_name="Maria")
+    menu = await botapi.wait_for_message(MARIA, contains="Snooze Promo cut until")
+    assert [t for t, _ in buttons(menu)] == ["1 hour", "Tomorrow 9:00"]  # not 2 days, 1 week
+    # a forged press past the limit is refused and changes nothing
+    before = snapshot(tmp_path)
+    forged = {
+        **menu,
+        "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "kz:1:1w"}]]},
+    }
+    botapi.enqueue(
+        {
+            "callback_query": {
+                "id": "4242",
+                "from": botapi.make_user(MARIA, "Maria"),
+                "message": forged,
+                "chat_instance": "1",
+                "data": "kz:1:1w",
+            }
+        }
+    )
+    await botapi.wait_idle()
+    assert snapshot(tmp_path) == before
+    assert (
+        botapi.calls_to("answerCallbackQuery")[-1].params["text"]
+        == "You can snooze at most 1 day ahead."
+    )
+    botapi.press_button(menu, text="Tomorrow 9:00", user_id=MARIA, first_name="Maria")
+    await botapi.wait_for(lambda: any("Snoozed" in m["text"] for m in botapi.bot_messages(MARIA)))
+    assert bot.s.tasks.get(1).due_at == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 Berlin
+    audit = await say(botapi, OWNER, "/audit", "contractor")
+    assert "@maria snooze #1" in audit["text"]
+    await say(botapi, OWNER, "/settings team snooze 0", "up to")
+    botapi.press_button(card, text="⏰ Snooze", user_id=MARIA, first_name="Maria")
+    await botapi.wait_for(
+        lambda: (
+            botapi.calls_to("answerCallbackQuery")[-1]
+            .params.get("text", "")
+            .startswith("Snoozing is off")
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.reply import Reply, esc
+from bot.services.team.service import days
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -55,6 +56,6 @@ class GeneralCommands:
                 f"Daily briefing: <b>{prefs.briefing_time.strftime('%H:%M')}</b>\n"
                 f"AI drafting: <b>{'on' if self.s.settings.llm_enabled else 'off'}</b>\n"
                 f"Team news: <b>{'instant' if self.s.team.instant() else 'in the briefing'}</b>; "
-                f"contractors may snooze up to <b>{self.s.team.snooze_days()} days</b>"
+                f"contractors may snooze up to <b>{days(self.s.team.snooze_days())}</b>"
             )
         ]

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from bot.commands.callbacks import Callback
-from bot.commands.render import when
+from bot.commands.render import task_line, when
 from bot.commands.reply import Button, Document, Reply, esc
 from bot.commands.team_desk import card, task_text
 from bot.db.models import BriefingLog
 from bot.db.team import TEAM
+from bot.errors import UserInputError
 from bot.services.outbox import Claimed, NotWanted
 from bot.services.team import render
 from bot.services.team.sweep import Due, contractor_of
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 SendTo = Callable[[int, Reply], Awaitable[int | None]]  # chat id, reply → Telegram's message id
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 SECTION = "From your team"
+TEAM_TASKS = 5  # open tasks shown under each contractor in /team
 
 
 class TeamCommands:
@@ -48,10 +50,11 @@ class TeamCommands:
 
     async def invite(self, args: str) -> list[Reply]:
         """A one-time deep link that makes whoever opens it the contractor @name."""
+        if self.bot_username is None:
+            raise UserInputError("Invites work in Telegram: send /invite @name to your bot there.")
         token = self.s.team.invite(args)
         name = args.strip().lstrip("@").lower()
-        bot = self.bot_username or "your_bot"
-        link = f"https://t.me/{bot}?start={token}"
+        link = f"https://t.me/{self.bot_username}?start={token}"
         return [
             Reply(
                 f"Send this link to @{esc(name)} yourself. It works once, for 7 days; "
@@ -62,12 +65,17 @@ class TeamCommands:
     async def team(self, args: str) -> list[Reply]:
         """Contractors with their open tasks and when each was last active."""
         tz, now = self.s.prefs.tz, self.s.clock.now()
-        lines = [
-            f"@{esc(m.contractor.name)} — {m.open_tasks} open "
-            f"{'task' if m.open_tasks == 1 else 'tasks'} — last active "
-            f"{when(m.contractor.last_active_at, True, tz, now)}"
-            for m in self.s.team.members()
-        ]
+        lines: list[str] = []
+        for m in self.s.team.members():
+            lines.append(
+                f"@{esc(m.contractor.name)} — {m.open_tasks} open "
+                f"{'task' if m.open_tasks == 1 else 'tasks'} — last active "
+                f"{when(m.contractor.last_active_at, True, tz, now)}"
+            )
+            tasks = self.s.team.tasks_of(m.contractor)
+            lines += [f"    {task_line(t, tz, now)}" for t in tasks[:TEAM_TASKS]]
+            if len(tasks) > TEAM_TASKS:
+                lines.append(f"    … /tasks @{esc(m.contractor.name)} for all {len(tasks)}")
         lines += [
             f"@{esc(i.name)} — invited, link valid until {when(i.expires_at, True, tz, now)}"
             for i in self.s.team.invited()

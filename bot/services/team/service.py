@@ -320,7 +320,7 @@ class TeamService:
         if limit == 0:
             raise UserInputError("Snoozing is off for your tasks; add a /note instead.")
         if until > now + timedelta(days=limit) or until <= now:
-            raise UserInputError(f"You can snooze at most {limit} days ahead.")
+            raise UserInputError(f"You can snooze at most {days(limit)} ahead.")
         try:
             with self._sessions.begin() as session:
                 task = self._own(session, contractor, task_id)
@@ -442,6 +442,10 @@ class TeamService:
 def _audit(session: Session, at: datetime, actor: str, action: str, detail: str) -> None:
     """One row in the audit log (/audit), in the caller's transaction."""
     session.add(AuditEntry(at=at, actor=actor, action=action, proposal_id=None, detail=detail))
+
+
+def days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def due_stamp(task: Task) -> str:
