@@ -161,8 +161,16 @@ async def test_assignment_done_note_reach_the_owner_and_audit(
     await say(botapi, MARIA, "/note 1 <b>final</b> cut ready", "Passed on")
     heard = await botapi.wait_for_message(OWNER, contains="@maria wrote on #1", after=before)
     assert "<b>final</b> cut ready" in heard["text"]  # shown as text, not as markup
+    # reassigning with /edit tells the new contractor, once
+    await say(botapi, OWNER, "/add Newsletter copy tomorrow", "Added")
+    await say(botapi, OWNER, "/edit 3 @maria", "Changed")
+    told = await botapi.wait_for_message(MARIA, contains="Newsletter copy")
+    assert "A task for you" in told["text"] and "Thu 26 Nov" in told["text"]
+    await say(botapi, OWNER, "/edit 3 Newsletter copy v2", "Changed")
+    await asyncio.sleep(0.3)
+    assert len([m for m in botapi.bot_messages(MARIA) if "Newsletter" in m["text"]]) == 1
     team = await say(botapi, OWNER, "/team", "Your team")
-    assert "@maria — 2 open tasks" in team["text"] and "#1 Promo cut" in team["text"]
+    assert "@maria — 3 open tasks" in team["text"] and "#1 Promo cut" in team["text"]
     audit = await say(botapi, OWNER, "/audit", "contractor")
     for action in ("joined", "note", "done"):
         assert f"@maria {action}" in audit["text"], action
@@ -170,7 +178,7 @@ async def test_assignment_done_note_reach_the_owner_and_audit(
 
 
 async def test_a_file_replied_to_a_task_card_reaches_the_owner(
-    bot: TelegramAdapter, botapi: FakeBotAPI
+    bot: TelegramAdapter, botapi: FakeBotAPI, tmp_path: Path
 ) -> None:
     await join(botapi, MARIA, "maria")
     await say(botapi, OWNER, "/settings team instant", "Team news: instant")
@@ -193,6 +201,17 @@ async def test_a_file_replied_to_a_task_card_reaches_the_owner(
         lambda: [m for m in botapi.bot_messages(OWNER)[before:] if "document" in m]
     )
     assert botapi.file_bytes(sent[0]["document"]["file_id"]) == b"frame 1\nframe 2\n"
+    botapi.upload_document(
+        b"x",
+        "huge.mov",
+        user_id=MARIA,
+        first_name="Maria",
+        file_size=30 * 1024 * 1024,
+        reply_to_message=card,
+    )
+    await botapi.wait_for_message(MARIA, contains="over 10 MB")
+    with sqlite3.connect(tmp_path / "microdesk.db") as db:
+        assert db.execute("SELECT count(*) FROM team_events WHERE kind = 'note'").fetchone() == (1,)
 
 
 async def test_reminders_come_at_the_contractors_local_time(

@@ -211,8 +211,12 @@ class TaskService:
         try:
             parsed = self._parse(text)
         except UserInputError:
-            # only a date was given ("/edit 3 friday"): keep the title
-            return TaskChange(due=self._when(text))
+            # only a date and/or an @assignee ("/edit 3 friday", "/edit 3 @maria"): keep the title
+            words = text.split()
+            named = [w for w in words if w.startswith("@") and normalise_assignee(w)]
+            rest = " ".join(w for w in words if w not in named)
+            who = normalise_assignee(named[0]) if named else None
+            return TaskChange(due=self._when(rest) if rest else None, assignee=who)
         return TaskChange(parsed.title, parsed.due, parsed.assignee, parsed.rule)
 
     def change_in(self, session: Session, task_id: int, change: TaskChange) -> Task:

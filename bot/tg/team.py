@@ -99,13 +99,13 @@ class TeamHandlers:
         if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
             replied_text = replied.text or replied.caption or ""
         file: NoteFile | None = None
-        document = message.document
-        if document is not None:
-            if (document.file_size or 0) > MAX_FILE:
+        attached = _attachment(message)
+        if attached is not None:
+            file_id, name, size = attached
+            if size > MAX_FILE:
                 return Reply(TOO_BIG)
-            got = await with_retries(lambda: context.bot.get_file(document.file_id))
-            content = bytes(await got.download_as_bytearray())
-            file = NoteFile(document.file_name or "file", content)
+            got = await with_retries(lambda: context.bot.get_file(file_id))
+            file = NoteFile(name, bytes(await got.download_as_bytearray()))
         elif message.text is None and message.caption is None:
             return Reply("I pass on text and files; send /help for what you can do.")
         text = message.text or message.caption or ""
@@ -139,6 +139,17 @@ class TeamHandlers:
             await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
         except Exception:  # a menu is a nicety: joining does not depend on it
             log.warning("could not set a contractor's command menu", exc_info=True)
+
+
+def _attachment(message: Message) -> tuple[str, str, int] | None:
+    """A document or a photo (its largest size): file id, a name, its declared size."""
+    if message.document is not None:
+        doc = message.document
+        return doc.file_id, doc.file_name or "file", doc.file_size or 0
+    if message.photo:
+        photo = message.photo[-1]
+        return photo.file_id, f"photo-{message.message_id}.jpg", photo.file_size or 0
+    return None
 
 
 def _source(message: Message) -> str:
