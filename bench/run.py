@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m ben
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import roundtrip, scale, startup  # noqa: E402
+from bench import roundtrip, scale, startup, team  # noqa: E402
 from bench.common import INFO, Row, Timings, fmt_ms, verdict  # noqa: E402
 
 ASK_BUDGET_MS = 25.0
@@ -90,6 +90,18 @@ def scale_rows(s: scale.Scale) -> list[Row]:
                 verdict(t.p95 <= SCALE_MS))
         )  # fmt: skip
     return rows
+
+
+def team_rows(t: team.TeamScale) -> list[Row]:
+    section = (
+        f"Contractors: {t.assigned:,} of {t.tasks:,} tasks assigned, {t.sent:,} sent before, "
+        f"p50 / p95 (n={t.sweep.n})"
+    )
+    label = "contractors' sweep: TeamSweep.due (notices, rungs, daily lists)"
+    return [
+        Row(section, label, t.sweep.text(), f"≤ {SCALE_MS:g} ms",
+            f"{t.sweep.p95 / SCALE_MS:.2f}×", verdict(t.sweep.p95 <= SCALE_MS))
+    ]  # fmt: skip
 
 
 def start_rows(floor: Timings, bot: Timings, again: Timings) -> list[Row]:
@@ -195,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.print("10,000 tasks: briefing and reminder sweep …")
     big = scale.run(10_000, 5 if quick else 25)
+    console.print("contractors: the sweep over 10,000 tasks …")
+    crew = team.run(10_000, repeat=5 if quick else 25)
     console.print("cold starts …")
     start_floor, starts, restarts = asyncio.run(startup.run(2 if quick else 5))
     if kr is not None:
@@ -209,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += roundtrip_rows(trips)
     rows += burst_rows(trips, burst)
     rows += scale_rows(big)
+    rows += team_rows(crew)
     rows += start_rows(start_floor, starts, restarts)
     if know is not None:
         rows += knowledge_rows(know)

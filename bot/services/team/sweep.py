@@ -12,11 +12,12 @@ last set is never sent. Sent by :meth:`OutboxService.drain` with kind ``team``: 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -31,6 +32,10 @@ LADDER = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("due", timedelt
 DATE_ONLY_AT = time(9, 0)  # a date-only task's reminders: 09:00 in the contractor's zone
 DAILY_AT = time(8, 0)
 LATE_AFTER = timedelta(minutes=15)
+NEAR = timedelta(days=9)  # due later: no rung yet (the first is 7 days before, ±26 h of zones)
+LATE_LIMIT = timedelta(days=3)  # a date-only rung falls up to a day and a half from due_at
+DAILY_MAX = 30
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -67,24 +72,32 @@ class TeamSweep:
         self._outbox = outbox
 
     def due(self) -> list[Due]:
-        """Every message owed now and not yet queued: notices, reminders, daily lists."""
+        """Every message owed now and not yet queued: notices, reminders, daily lists.
+
+        Reads only what can be owed: tasks whose notice the outbox lacks (an anti-join), tasks
+        due near now, and the outbox keys of exactly those candidates (never the history)."""
         now = self._clock.now()
         with self._sessions() as session:
-            members = session.scalars(select(Contractor).where(Contractor.status == ACTIVE)).all()
-            queued = set(
-                session.scalars(
-                    select(OutboxMessage.key).where(OutboxMessage.key.like(f"{TEAM}:%"))
-                )
-            )
-            found: list[Due] = []
-            for member in members:
-                tasks = session.scalars(
-                    select(Task)
-                    .where(Task.status == OPEN, Task.assignee == member.name)
-                    .order_by(Task.due_at.asc().nulls_last(), Task.id)
-                ).all()
-                found += self._for(member, list(tasks), now)
-        return [d for d in found if d.key not in queued]
+            members = {
+                m.name: m
+                for m in session.scalars(select(Contractor).where(Contractor.status == ACTIVE))
+            }
+            if not members:
+                return []
+            assigned = (Task.status == OPEN) & Task.assignee.in_(list(members))
+            near = session.scalars(
+                select(Task)
+                .where(assigned, Task.due_at < now + NEAR, Task.due_at >= now - LATE_LIMIT)
+                .order_by(Task.due_at, Task.id)
+            ).all()
+            found = [d for d in self._reminders(members, near, now) if d is not None]
+            found += self._dailies(session, members, now)
+            queued = _queued(session, [d.key for d in found])
+            notes = [
+                Due(members[name], key_of(members[name].id, "task", task.id), (task,))
+                for task, name in session.execute(_unannounced())
+            ]
+        return notes + [d for d in found if d.key not in queued]
 
     def put(self, due: Due, text: str, buttons: Buttons = ()) -> bool:
         return self._outbox.put(Outgoing(due.key, TEAM, text, buttons))
@@ -94,20 +107,35 @@ class TeamSweep:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _for(self, member: Contractor, tasks: list[Task], now: datetime) -> list[Due]:
-        found = [
-            Due(member, key_of(member.id, "task", t.id), (t,))
-            for t in tasks
-            if t.updated_at >= member.joined_at
-        ]
-        for task in tasks:
-            reminder = self._reminder(member, task, now)
-            if reminder is not None:
-                found.append(reminder)
-        if member.daily:
-            daily = self._daily(member, tasks, now)
-            if daily is not None:
-                found.append(daily)
+    def _reminders(
+        self, members: dict[str, Contractor], near: Sequence[Task], now: datetime
+    ) -> list[Due | None]:
+        return [self._reminder(members[t.assignee], t, now) for t in near if t.assignee]
+
+    def _dailies(
+        self, session: Session, members: dict[str, Contractor], now: datetime
+    ) -> list[Due]:
+        """Each opted-in contractor's list after 08:00 theirs, once a day: tasks are read only
+        for a list not yet queued today."""
+        wanted: dict[str, tuple[Contractor, datetime]] = {}
+        for member in members.values():
+            zone = self.zone(member)
+            local = dates.to_local(now, zone)
+            if member.daily and local.time() >= DAILY_AT:
+                end = datetime.combine(local.date() + timedelta(days=1), time())
+                key = key_of(member.id, "daily", local.date().isoformat())
+                wanted[key] = (member, dates.from_local(end, zone))
+        found = []
+        for key in set(wanted) - _queued(session, list(wanted)):
+            member, end = wanted[key]
+            due = session.scalars(
+                select(Task)
+                .where(Task.status == OPEN, Task.assignee == member.name, Task.due_at < end)
+                .order_by(Task.due_at, Task.id)
+                .limit(DAILY_MAX)
+            ).all()
+            if due:
+                found.append(Due(member, key, tuple(due)))
         return found
 
     def rung_points(self, member: Contractor, task: Task) -> list[tuple[str, datetime]]:
@@ -136,17 +164,33 @@ class TeamSweep:
         key = key_of(member.id, "rem", task.id, task.due_at.isoformat(), rung)
         return Due(member, key, (task,), rung, now - point > LATE_AFTER)
 
-    def _daily(self, member: Contractor, tasks: list[Task], now: datetime) -> Due | None:
-        zone = self.zone(member)
-        local = dates.to_local(now, zone)
-        if local.time() < DAILY_AT:
-            return None
-        end = dates.from_local(datetime.combine(local.date() + timedelta(days=1), time()), zone)
-        due = tuple(t for t in tasks if t.due_at is not None and t.due_at < end)
-        if not due:
-            return None
-        return Due(member, key_of(member.id, "daily", _iso(local.date())), due)
+
+def _queued(session: Session, keys: list[str]) -> set[str]:
+    """Which of `keys` the outbox holds already (asked in chunks: a bound list stays short)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        found.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    return found
 
 
-def _iso(day: date) -> str:
-    return day.isoformat()
+def _unannounced() -> Select[Task, str]:
+    """Open tasks of active contractors, set since they joined, whose notice is not in the
+    outbox: an anti-join on the outbox's unique key, so the tick reads no history."""
+    key = (
+        literal(f"{TEAM}:")
+        + cast(Contractor.id, String)
+        + literal(":task:")
+        + cast(Task.id, String)
+    )
+    return (
+        select(Task, Contractor.name)
+        .join(Contractor, Contractor.name == Task.assignee)
+        .where(
+            Task.status == OPEN,
+            Contractor.status == ACTIVE,
+            Task.updated_at >= Contractor.joined_at,
+            ~exists().where(OutboxMessage.key == key),
+        )
+        .order_by(Task.id)
+    )
