@@ -60,3 +60,16 @@ def snapshot(data: Path) -> dict[str, list[tuple[object, ...]]]:
 def buttons(message: dict) -> list[tuple[str, str]]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+def forge(api: FakeBotAPI, user: int, message: dict, data: str) -> dict:
+    """A button press with any callback data, on a message of `user`'s chat (as a modified
+    client could send it)."""
+    query = {
+        "id": f"forged-{len(api.calls)}-{data}",
+        "from": api.make_user(user, NAMES.get(user, "User")),
+        "message": message,
+        "chat_instance": "1",
+        "data": data,
+    }
+    return api.enqueue({"callback_query": query})

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FrozenClock
+from bot.commands import callbacks
 from bot.services.restore import restore_backup
 from bot.tg.app import TelegramAdapter
 from tests.conftest import services_for
@@ -25,6 +26,7 @@ from tests.team_helpers import (
     STRANGER,
     TOM,
     buttons,
+    forge,
     invite,
     join,
     say,
@@ -121,6 +123,11 @@ async def test_a_contractor_reaches_no_owner_command_and_no_foreign_button(
             botapi.press_button(card, data, user_id=MARIA, first_name="Maria")
     for _, data in buttons(maria_list):  # Maria's buttons pressed by Tom and by the owner
         botapi.press_button(maria_list, data, user_id=TOM, first_name="Tom")
+    # every kind of button there is, forged on Maria's own card, aimed at others' rows
+    for action, arity in callbacks.ACTIONS.items():
+        for target in ("1", "3"):  # the owner's task and Tom's (Maria's is #2)
+            args = [target, *(["1h"] if action in ("tz", "kz") else ["0"]) * (arity - 1)]
+            forge(botapi, MARIA, maria_list, ":".join([action, *args][: arity + 1]))
     await botapi.wait_idle()
     assert snapshot(tmp_path) == before
     told = " ".join(m.get("text", "") for m in botapi.bot_messages(MARIA)[seen_before:])

@@ -4,6 +4,7 @@ and the scheduled job that queues and sends what contractors are owed (bot.servi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -113,7 +114,7 @@ class TeamCommands:
     async def send_due(self) -> int:
         """Queue what contractors are owed now, then send it (once the adapter is connected).
         Returns 0: nothing here is for the owner's outbox."""
-        for due in self.s.team_sweep.due():
+        for due in await asyncio.to_thread(self.s.team_sweep.due):  # off the event loop
             text, buttons = self._message(due)
             self.s.team_sweep.put(due, text, buttons)
         if self.send_to is not None:
