@@ -43,6 +43,14 @@ async def until(check: object, api: FakeBotAPI, timeout: float = 40) -> None:  #
         await asyncio.sleep(0.1)
 
 
+async def quiet_kill(bot: Bot, api: FakeBotAPI) -> None:
+    """Stop the bot once it is idle (its last update finished), so the next start owes
+    nothing but what the test sends next."""
+    await api.wait_idle(quiet=0.5)
+    await asyncio.sleep(0.5)
+    await bot.kill()
+
+
 async def killed_at(bot: Bot, point: str, after: int) -> None:
     await bot.start(point, after=after)
     assert await bot.wait_killed() == -signal.SIGKILL
@@ -59,24 +67,25 @@ async def test_kill_during_join_done_and_note_loses_and_doubles_nothing(
         services.tasks.add("Invoice in 4 days @maria")
     finally:
         services.close()
-    # joining, killed at the point
+    # each action alone, killed at the point, then served by a clean start
     botapi.send_message(f"/start {token}", user_id=MARIA, first_name="Maria")
     await killed_at(bot_proc, point, 1)
     await bot_proc.start()
     await until(lambda: counts(tmp_path).get("joined") == 1, botapi)
     botapi.send_message("/tasks", user_id=MARIA, first_name="Maria")
     listed = await botapi.wait_for_message(MARIA, contains="Your open tasks", timeout=20)
-    await bot_proc.kill()
-    # Done, then a note: killed at the first, then at the second
+    await quiet_kill(bot_proc, botapi)
     done = next(d for t, d in buttons(listed) if t.startswith("✓ #2"))
     botapi.press_button(listed, done, user_id=MARIA, first_name="Maria")
+    await killed_at(bot_proc, point, 1)
+    await bot_proc.start()
+    await until(lambda: counts(tmp_path).get("done") == 1, botapi)
+    await quiet_kill(bot_proc, botapi)
     botapi.send_message("/note 1 first cut is up", user_id=MARIA, first_name="Maria")
     await killed_at(bot_proc, point, 1)
-    await killed_at(bot_proc, point, 2)
     await bot_proc.start()
     await until(lambda: counts(tmp_path).get("note") == 1, botapi)
-    await botapi.wait_idle(quiet=0.5)
-    await bot_proc.kill()
+    await quiet_kill(bot_proc, botapi)
     assert integrity(tmp_path) == "ok"
     assert counts(tmp_path) == {
         "joined": 1,

@@ -115,6 +115,7 @@ class TeamHandlers:
         query = update.callback_query
         assert query is not None
         replies = await self.desk.press(member, query.data, f"q:{query.id}")
+        crash_point("mid_handler")  # the change committed, the answer not sent yet
         toast = next((r.toast for r in replies if r.toast), None)
         await with_retries(lambda: query.answer(toast[:200] if toast else None))
         message = query.message

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import OPEN, Setting, Task
@@ -41,6 +41,7 @@ DEFAULT_SNOOZE_DAYS = 3
 INSTANT = "team_notify"  # Setting key: "instant" or "briefing"
 SNOOZE_LIMIT = "team_snooze_days"
 ALREADY = "That was already recorded."
+NO_BLOB = defer(TeamEvent.file_content)  # lists of events never read a note's file
 NOT_YOURS = "There is no open task #{id} of yours; /tasks lists them."
 JOINED, DONE, NOTE, SNOOZED, REVOKED_EVENT = "joined", "done", "note", "snooze", "revoked"
 
@@ -167,7 +168,7 @@ class TeamService:
 
     def events_since(self, since: datetime | None) -> list[tuple[TeamEvent, str]]:
         """What contractors did since `since` (the last scheduled briefing), with their names."""
-        query = select(TeamEvent, Contractor.name).join(Contractor)
+        query = select(TeamEvent, Contractor.name).join(Contractor).options(NO_BLOB)
         if since is not None:
             query = query.where(TeamEvent.at >= since)
         query = query.where(TeamEvent.kind.not_in((REVOKED_EVENT, JOINED))).order_by(TeamEvent.id)
@@ -186,6 +187,7 @@ class TeamService:
         query = (
             select(TeamEvent, Contractor.name)
             .join(Contractor)
+            .options(NO_BLOB)
             .where(TeamEvent.kind == NOTE)
             .order_by(TeamEvent.id.desc())
             .limit(limit)
