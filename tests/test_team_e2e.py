@@ -15,7 +15,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.commands import callbacks
-from bot.services.restore import restore_backup
+from bot.services.backup.restore import restore_backup
 from bot.tg.app import TelegramAdapter
 from tests.conftest import services_for
 from tests.fakes.botapi import FakeBotAPI

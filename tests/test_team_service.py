@@ -11,8 +11,8 @@ from bot.app import Services
 from bot.clock import FrozenClock
 from bot.db.team import TEAM
 from bot.errors import UserInputError
-from bot.services.outbox import Claimed, Outgoing
-from bot.services.sending import SendUnknown
+from bot.services.delivery.outbox import Claimed, Outgoing
+from bot.services.delivery.send_errors import SendUnknown
 from bot.services.team.sweep import key_of
 
 MARIA = 3003

@@ -19,7 +19,7 @@ from bot.commands.team_desk import card, task_text
 from bot.db.models import BriefingLog
 from bot.db.team import TEAM
 from bot.errors import UserInputError
-from bot.services.outbox import Claimed, NotWanted
+from bot.services.delivery.outbox import Claimed, NotWanted
 from bot.services.team import render
 from bot.services.team.sweep import Due, contractor_of
 

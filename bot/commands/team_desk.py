@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 from bot.commands import callbacks
 from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
-from bot.commands.tasks import parse_id
+from bot.commands.tasks.handlers import parse_id
 from bot.db.models import Task
 from bot.db.team import Contractor
 from bot.errors import MicrodeskError, UserInputError
-from bot.services import dates
+from bot.services.tasks import dates
 from bot.services.team.service import NoteFile, due_stamp
 
 if TYPE_CHECKING:

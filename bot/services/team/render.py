@@ -6,7 +6,7 @@ import html
 
 from bot.db.team import TeamEvent
 from bot.hidden import shown
-from bot.services.outbox import Buttons
+from bot.services.delivery.outbox import Buttons
 
 FILE_ACTION = "kf"  # the owner's "send me that file" button: kf:<event id>
 VERBS = {

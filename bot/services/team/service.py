@@ -28,9 +28,9 @@ from bot.db.outbox import NOTICE
 from bot.db.proposals import AuditEntry
 from bot.db.team import ACTIVE, INVITED, REPLACED, REVOKED, USED, Contractor, TeamEvent, TeamInvite
 from bot.errors import NotFoundError, UserInputError
-from bot.services.outbox import Outgoing, queue
+from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
-from bot.services.tasks import Completed, TaskService
+from bot.services.tasks.service import Completed, TaskService
 from bot.services.team.render import notice
 
 INVITE_TTL = timedelta(days=7)

@@ -24,9 +24,9 @@ from bot.clock import Clock
 from bot.db.models import OPEN, Task
 from bot.db.outbox import OutboxMessage
 from bot.db.team import ACTIVE, TEAM, Contractor
-from bot.services import dates
-from bot.services.outbox import Buttons, OutboxService, Outgoing
+from bot.services.delivery.outbox import Buttons, OutboxService, Outgoing
 from bot.services.prefs import Preferences
+from bot.services.tasks import dates
 
 LADDER = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("due", timedelta(0)))
 DATE_ONLY_AT = time(9, 0)  # a date-only task's reminders: 09:00 in the contractor's zone
