@@ -12,7 +12,6 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
-from bot.llm.usage import UsageLedger
 from bot.services.backup.service import BackupService
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.replies import ReplyDelivery
@@ -26,6 +25,7 @@ from bot.services.proposals.approval import ProposalService
 from bot.services.proposals.rule_assistant import RuleAssistant
 from bot.services.tasks.briefing import BriefingService
 from bot.services.tasks.service import TaskService
+from bot.services.usage import UsageLedger
 
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient

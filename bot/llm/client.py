@@ -44,7 +44,7 @@ from bot.llm.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
-from bot.llm.usage import UsageLedger, UsageReport
+from bot.services.usage import UsageLedger, UsageReport
 
 if TYPE_CHECKING:
     import httpx2
