@@ -22,13 +22,14 @@ from bot.services.inbox import Inbox
 from bot.services.knowledge.service import KnowledgeService
 from bot.services.prefs import Preferences
 from bot.services.proposals.approval import ProposalService
+from bot.services.proposals.links import LinkGuard
 from bot.services.proposals.rule_assistant import RuleAssistant
 from bot.services.tasks.briefing import BriefingService
 from bot.services.tasks.service import TaskService
 from bot.services.usage import UsageLedger
 
 if TYPE_CHECKING:
-    from bot.llm.client import LLMClient
+    from bot.llm.client import LLMClient, RetryPolicy, Timeouts
     from bot.services.proposals.ai_turn import AIAssistant
 
 
@@ -43,6 +44,7 @@ class Services:
     briefing: BriefingService
     scheduler: SchedulerService
     proposals: ProposalService
+    links: LinkGuard  # one for every answer, card and draft
     rule_assistant: RuleAssistant
     usage: UsageLedger
     inbox: Inbox
@@ -66,8 +68,15 @@ class Services:
             await self.llm.aclose()
 
 
-def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    """Open (and migrate) the database and build the services over it."""
+def build_services(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    llm_timeouts: Timeouts | None = None,
+    llm_retry: RetryPolicy | None = None,
+) -> Services:
+    """Open (and migrate) the database and build the services over it; the AI features too
+    when an endpoint is set (tests pass short `llm_timeouts` and a quick `llm_retry`)."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -77,7 +86,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     proposals = ProposalService(sessions, clock, tasks)
     clients = ClientService(sessions, clock, prefs, settings.OWNER_TELEGRAM_ID)
     drafts = ReplyDrafter(sessions, clock, clients, proposals)
-    services = Services(
+    usage = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
+    knowledge = build_knowledge(settings, sessions, clock)
+    prompts = load_prompts()  # a broken prompt file fails the start, not the first message
+    llm, ai = None, None
+    if settings.llm_enabled:
+        llm = build_llm(settings, usage, llm_timeouts, llm_retry)
+        ai = build_ai(llm, prompts, tasks, proposals, prefs, clock, knowledge)
+    return Services(
         settings=settings,
         clock=clock,
         engine=engine,
@@ -87,39 +103,46 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         briefing=BriefingService(sessions, clock, prefs, tasks),
         scheduler=SchedulerService(sessions, clock, prefs),
         proposals=proposals,
+        links=LinkGuard(sessions),
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
-        usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
+        usage=usage,
         inbox=Inbox(engine, relaxed_engine(engine), clock),
-        knowledge=build_knowledge(settings, sessions, clock),
+        knowledge=knowledge,
         backups=BackupService(settings, clock, sessions, prefs),
         clients=clients,
         drafts=drafts,
         replies=ReplyDelivery(proposals, clients, drafts),
         outbox=OutboxService(sessions, clock),
+        llm=llm,
+        ai=ai,
     )
-    prompts = load_prompts()  # a broken prompt file fails the start, not the first message
-    if settings.llm_enabled:
-        from bot.llm.client import LLMClient  # imports openai: only when AI is on
-
-        attach_ai(services, LLMClient(settings, sessions, clock), prompts)
-    return services
 
 
-def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None) -> None:
-    """Turn the AI features on with this client (tests pass one with short time-outs)."""
+def build_llm(
+    settings: Settings,
+    usage: UsageLedger,
+    timeouts: Timeouts | None,
+    retry: RetryPolicy | None,
+) -> LLMClient:
+    """The model client, booking every call in the app's one usage ledger."""
+    from bot.llm.client import LLMClient, RetryPolicy, Timeouts  # imports openai: AI on only
+
+    return LLMClient(settings, usage, timeouts=timeouts or Timeouts(), retry=retry or RetryPolicy())
+
+
+def build_ai(
+    llm: LLMClient,
+    prompts: Prompts,
+    tasks: TaskService,
+    proposals: ProposalService,
+    prefs: Preferences,
+    clock: Clock,
+    knowledge: KnowledgeService,
+) -> AIAssistant:
     # the structured-output models: only when AI is on
     from bot.services.proposals.ai_turn import AIAssistant
 
-    services.llm = llm
-    services.ai = AIAssistant(
-        llm,
-        prompts or load_prompts(),
-        services.tasks,
-        services.proposals,
-        services.prefs,
-        services.clock,
-        search=services.knowledge.asearch,
-    )
+    return AIAssistant(llm, prompts, tasks, proposals, prefs, clock, search=knowledge.asearch)
 
 
 def build_knowledge(

@@ -96,7 +96,7 @@ async def start(
 
 def _assistant(services: Services, clock: FrozenClock, timeouts: Timeouts) -> AIAssistant:
     retry = RetryPolicy(attempts=1, total=timeouts.read * 2, backoff=0.01, backoff_max=0.02)
-    llm = LLMClient(services.settings, services.sessions, clock, timeouts=timeouts, retry=retry)
+    llm = LLMClient(services.settings, services.usage, timeouts=timeouts, retry=retry)
     services.llm = llm
     prompts = load_prompts()
     s = services

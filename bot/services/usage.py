@@ -1,16 +1,16 @@
-"""The monthly token budget: checked before each call, every call recorded, /usage reported.
+"""The monthly token budget's ledger: checked before each call, every call recorded, /usage.
 
-Months are calendar months in UTC (a call at 23:30 on the 31st in UTC+2 counts for the next
-month). The check and the record run in a worker thread (``asyncio.to_thread``): each is one
-short SQLite transaction, kept off the event loop because commits fsync (``synchronous=FULL``).
-Two calls racing past the check can overshoot the budget by one answer; that is accepted.
+One ledger, built in :mod:`bot.app` and handed to the model client (:class:`bot.llm.usage.Budget`).
+Months are calendar months in UTC (:func:`bot.llm.usage.month_bounds`). The check and the record
+run in a worker thread (``asyncio.to_thread``): each is one short SQLite transaction, kept off
+the event loop because commits fsync (``synchronous=FULL``). Two calls racing past the check can
+overshoot the budget by one answer; that is accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,32 +18,7 @@ from bot.clock import Clock
 from bot.db.llm import LLMUsage, UsageRepo
 from bot.llm.completion import Usage
 from bot.llm.errors import BudgetExceeded
-
-
-@dataclass(frozen=True)
-class UsageReport:
-    """Tokens and calls of the calendar month (UTC) that contains ``month_start``."""
-
-    month_start: datetime
-    used: int
-    budget: int
-    calls: int
-
-    @property
-    def remaining(self) -> int:
-        return max(self.budget - self.used, 0)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.used >= self.budget
-
-
-def month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """[first instant of the UTC month containing `now`, first instant of the next)."""
-    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if start.month == 12:
-        return start, start.replace(year=start.year + 1, month=1)
-    return start, start.replace(month=start.month + 1)
+from bot.llm.usage import UsageReport, month_bounds
 
 
 class UsageLedger:
