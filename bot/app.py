@@ -18,6 +18,7 @@ from bot.services.clients.replies import ReplyDelivery
 from bot.services.clients.service import ClientService
 from bot.services.delivery.outbox import OutboxService
 from bot.services.delivery.reminders import SchedulerService
+from bot.services.delivery.tick import Tick
 from bot.services.inbox import Inbox
 from bot.services.knowledge.service import KnowledgeService
 from bot.services.prefs import Preferences
@@ -54,6 +55,7 @@ class Services:
     drafts: ReplyDrafter
     replies: ReplyDelivery
     outbox: OutboxService
+    delivery: Tick
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -88,6 +90,9 @@ def build_services(
     drafts = ReplyDrafter(sessions, clock, clients, proposals)
     usage = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
     knowledge = build_knowledge(settings, sessions, clock)
+    scheduler = SchedulerService(sessions, clock, prefs)
+    outbox = OutboxService(sessions, clock)
+    backups = BackupService(settings, clock, sessions, prefs)
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     llm, ai = None, None
     if settings.llm_enabled:
@@ -101,18 +106,19 @@ def build_services(
         prefs=prefs,
         tasks=tasks,
         briefing=BriefingService(sessions, clock, prefs, tasks),
-        scheduler=SchedulerService(sessions, clock, prefs),
+        scheduler=scheduler,
         proposals=proposals,
         links=LinkGuard(sessions),
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
         usage=usage,
         inbox=Inbox(engine, relaxed_engine(engine), clock),
         knowledge=knowledge,
-        backups=BackupService(settings, clock, sessions, prefs),
+        backups=backups,
         clients=clients,
         drafts=drafts,
         replies=ReplyDelivery(proposals, clients, drafts),
-        outbox=OutboxService(sessions, clock),
+        outbox=outbox,
+        delivery=Tick(proposals, outbox, scheduler, backups),
         llm=llm,
         ai=ai,
     )

@@ -10,6 +10,7 @@ from bot.commands.backup import BackupCommands
 from bot.commands.clients import ClientCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
+from bot.commands.outgoing import Send, TickWording, sending
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
 from bot.commands.tasks.briefing import BriefingCommands
@@ -18,6 +19,7 @@ from bot.commands.tasks.handlers import TaskCommands
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from bot.services.delivery.tick import Job, Tick
 
 
 @dataclass
@@ -25,7 +27,13 @@ class Conversation:
     router: Router
     briefing: BriefingCommands
     knowledge: KnowledgeCommands
-    clients: ClientCommands  # its draft_due runs as a background job of the Telegram adapter
+    clients: ClientCommands  # its draft_due runs in the drafting loop (bot.services.delivery)
+    tick: Tick
+    jobs: list[Job]  # the tick's jobs, in order (see build_conversation)
+
+    async def run_tick(self, send: Send) -> int:
+        """One scheduler tick (bot.services.delivery.tick), sending through `send`."""
+        return await self.tick.run(TickWording(self.briefing), sending(send), self.jobs)
 
 
 def build_conversation(services: Services) -> Conversation:
@@ -44,5 +52,8 @@ def build_conversation(services: Services) -> Conversation:
     AssistantCommands(services, cards, knowledge).register(router)
     clients = ClientCommands(services, cards)
     clients.register(router)
-    briefing.jobs.append(clients.ask_unknown)
-    return Conversation(router, briefing, knowledge, clients)
+    # Scheduled work: each job runs on every tick, after the outbox is sent, and returns how
+    # many messages it queued (they go out in the same tick). Register new jobs here.
+    jobs: list[Job] = [clients.ask_unknown]
+    briefing.jobs = jobs  # the same list: `briefing.jobs.append(...)` registers too
+    return Conversation(router, briefing, knowledge, clients, services.delivery, jobs)

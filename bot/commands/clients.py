@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from bot.commands import outgoing
 from bot.commands.callbacks import Callback
+from bot.commands.outgoing import stored
 from bot.commands.proposals import ProposalCommands
 from bot.commands.render import when
 from bot.commands.reply import Reply, bold, esc
@@ -22,6 +22,7 @@ from bot.errors import MicrodeskError
 from bot.services.clients import service as c
 from bot.services.clients.drafts import DueDraft
 from bot.services.clients.replies import Delivery
+from bot.services.delivery import keys
 from bot.services.delivery.outbox import Outgoing
 from bot.services.proposals import payloads as p
 
@@ -111,7 +112,7 @@ class ClientCommands:
         """Queue one question about each approved reply a stop interrupted mid-send."""
         rows = self.s.replies.unasked()
         for row in rows:
-            self.s.replies.asked(row.id, outgoing.question(row.id, self._ask(row)))
+            self.s.replies.asked(row.id, keys.question(row.id, self._ask(row).text))
         return len(rows)
 
     async def draft_due(self) -> int:
@@ -154,10 +155,11 @@ class ClientCommands:
         return 1
 
     def _card(self, row: Proposal) -> Outgoing:
-        return outgoing.card(row.id, self.cards.card(row))
+        reply = self.cards.card(row)
+        return keys.card(row.id, reply.text, stored(reply))
 
     def _note(self, due: DueDraft, text: str) -> int:
-        item = outgoing.no_draft(due.client.id, due.messages[-1].id, Reply(text))
+        item = keys.no_draft(due.client.id, due.messages[-1].id, text)
         return int(self.s.outbox.put(item))
 
     def _ask(self, row: Proposal) -> Reply:
