@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.assistant import AssistantCommands
 from bot.commands.backup import BackupCommands
+from bot.commands.business import BusinessCommands
 from bot.commands.clients import ClientCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
@@ -28,6 +29,7 @@ class Conversation:
     briefing: BriefingCommands
     knowledge: KnowledgeCommands
     clients: ClientCommands  # its draft_due runs in the drafting loop (bot.services.delivery)
+    business: BusinessCommands  # Telegram Business updates, as the adapter translates them
     tick: Tick
     jobs: list[Job]  # the tick's jobs, in order (see build_conversation)
 
@@ -56,4 +58,5 @@ def build_conversation(services: Services) -> Conversation:
     # many messages it queued (they go out in the same tick). Register new jobs here.
     jobs: list[Job] = [clients.ask_unknown]
     briefing.jobs = jobs  # the same list: `briefing.jobs.append(...)` registers too
-    return Conversation(router, briefing, knowledge, clients, services.delivery, jobs)
+    business = BusinessCommands(services)
+    return Conversation(router, briefing, knowledge, clients, business, services.delivery, jobs)

@@ -96,7 +96,9 @@ class TelegramAdapter:
         owner_private = (
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
         )
-        business.install(app, self.s, self.owner)  # group -2: client chats never pass the guard
+        business.install(
+            app, self.conversation.business, self.owner
+        )  # group -2: client chats never pass the guard
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
