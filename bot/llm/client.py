@@ -302,7 +302,7 @@ def _mapped_status(exc: openai.APIStatusError, model: str) -> LLMError:
         message = LLMUnavailable.default
     else:
         message = f"The AI endpoint rejected the request (HTTP {status}); nothing was changed."
-    return LLMUnavailable(message, detail=detail)
+    return LLMUnavailable(message, detail=detail, status=status)
 
 
 def _log_retry(retry_state: RetryCallState) -> None:
