@@ -31,6 +31,7 @@ from bot.services.usage import UsageLedger
 
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+    from bot.llm.usage import Budget
     from bot.services.proposals.ai_turn import AIAssistant
 
 
@@ -126,11 +127,12 @@ def build_services(
 
 def build_llm(
     settings: Settings,
-    usage: UsageLedger,
+    usage: Budget,
     timeouts: Timeouts | None,
     retry: RetryPolicy | None,
 ) -> LLMClient:
-    """The model client, booking every call in the app's one usage ledger."""
+    """The model client, booking every call in the app's one usage ledger (doctor passes a
+    budget that allows no completion: it only lists the models)."""
     from bot.llm.client import LLMClient, RetryPolicy, Timeouts  # imports openai: AI on only
 
     return LLMClient(settings, usage, timeouts=timeouts or Timeouts(), retry=retry or RetryPolicy())

@@ -253,11 +253,12 @@ async def check_llm(settings: Settings) -> Check:
     name = "AI endpoint"
     if not settings.llm_enabled:
         return skipped(name, "off (no OPENAI_API_KEY or OPENAI_BASE_URL): AI features are off")
-    from bot.llm.client import OPENAI_BASE_URL, LLMClient, RetryPolicy, Timeouts
+    from bot.app import build_llm
+    from bot.llm.client import OPENAI_BASE_URL, RetryPolicy, Timeouts
 
     shown = _without_credentials(settings.OPENAI_BASE_URL or OPENAI_BASE_URL)
     timeouts = Timeouts(connect=TIMEOUT, read=TIMEOUT, write=TIMEOUT, pool=TIMEOUT)
-    client = LLMClient(settings, ListingOnly(), timeouts=timeouts, retry=RetryPolicy(total=TIMEOUT))
+    client = build_llm(settings, ListingOnly(), timeouts, RetryPolicy(total=TIMEOUT))
     try:
         ids = await client.list_models()
     except LLMError as exc:
