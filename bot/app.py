@@ -16,6 +16,7 @@ from bot.services.backup.service import BackupService
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.replies import ReplyDelivery
 from bot.services.clients.service import ClientService
+from bot.services.delivery.drafting import Drafting
 from bot.services.delivery.outbox import OutboxService
 from bot.services.delivery.reminders import SchedulerService
 from bot.services.delivery.tick import Tick
@@ -32,7 +33,7 @@ from bot.services.usage import UsageLedger
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient, RetryPolicy, Timeouts
     from bot.llm.usage import Budget
-    from bot.services.proposals.ai_turn import AIAssistant
+    from bot.services.proposals.ai_turn import AIAssistant, Search
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Services:
     replies: ReplyDelivery
     outbox: OutboxService
     delivery: Tick
+    drafting: Drafting
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -77,9 +79,11 @@ def build_services(
     *,
     llm_timeouts: Timeouts | None = None,
     llm_retry: RetryPolicy | None = None,
+    ai_search: Search | None = None,
 ) -> Services:
     """Open (and migrate) the database and build the services over it; the AI features too
-    when an endpoint is set (tests pass short `llm_timeouts` and a quick `llm_retry`)."""
+    when an endpoint is set (tests pass short `llm_timeouts`, a quick `llm_retry`, and may
+    give the AI another `ai_search` than the documents')."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -95,10 +99,12 @@ def build_services(
     outbox = OutboxService(sessions, clock)
     backups = BackupService(settings, clock, sessions, prefs)
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
+    replies = ReplyDelivery(proposals, clients, drafts)
     llm, ai = None, None
     if settings.llm_enabled:
         llm = build_llm(settings, usage, llm_timeouts, llm_retry)
-        ai = build_ai(llm, prompts, tasks, proposals, prefs, clock, knowledge)
+        search = ai_search or knowledge.asearch
+        ai = build_ai(llm, prompts, tasks, proposals, prefs, clock, search)
     return Services(
         settings=settings,
         clock=clock,
@@ -117,9 +123,10 @@ def build_services(
         backups=backups,
         clients=clients,
         drafts=drafts,
-        replies=ReplyDelivery(proposals, clients, drafts),
+        replies=replies,
         outbox=outbox,
         delivery=Tick(proposals, outbox, scheduler, backups),
+        drafting=Drafting(drafts, clients, replies, outbox, ai),
         llm=llm,
         ai=ai,
     )
@@ -145,12 +152,12 @@ def build_ai(
     proposals: ProposalService,
     prefs: Preferences,
     clock: Clock,
-    knowledge: KnowledgeService,
+    search: Search,
 ) -> AIAssistant:
     # the structured-output models: only when AI is on
     from bot.services.proposals.ai_turn import AIAssistant
 
-    return AIAssistant(llm, prompts, tasks, proposals, prefs, clock, search=knowledge.asearch)
+    return AIAssistant(llm, prompts, tasks, proposals, prefs, clock, search=search)
 
 
 def build_knowledge(

@@ -19,9 +19,7 @@ import pytest
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.db.clients import FROM_CLIENT, FROM_OWNER, Client, ClientMessage
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
-from bot.llm.prompts import load_prompts
-from bot.services.proposals.ai_turn import AIAssistant
+from bot.llm.client import RetryPolicy, Timeouts
 from bot.tg.app import TelegramAdapter
 from bot.tg.business import TelegramTransport
 from tests.conftest import OWNER, STRANGER, TOKEN, make_settings
@@ -74,11 +72,12 @@ async def start(
     running: list[tuple[TelegramAdapter, Services]] = []
 
     async def _start(*, ai: bool = True, timeouts: Timeouts = FAST) -> TelegramAdapter:
-        settings = make_settings(
-            tmp_path, TELEGRAM_API_BASE_URL=api.base_url, OPENAI_BASE_URL=llm_api.base_url
+        endpoint = {"OPENAI_BASE_URL": llm_api.base_url} if ai else {}
+        settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=api.base_url, **endpoint)
+        retry = RetryPolicy(attempts=1, total=timeouts.read * 2, backoff=0.01, backoff_max=0.02)
+        services = build_services(
+            settings, clock, llm_timeouts=timeouts, llm_retry=retry, ai_search=price_list
         )
-        services = build_services(settings, clock)
-        services.ai = _assistant(services, clock, timeouts) if ai else None
         adapter = TelegramAdapter(services, tick_seconds=0.02)
         assert isinstance(services.replies.transport, TelegramTransport)
         services.replies.transport.read_timeout = 0.3
@@ -92,15 +91,6 @@ async def start(
         if adapter.app.running:
             await stop(adapter)
         services.close()
-
-
-def _assistant(services: Services, clock: FrozenClock, timeouts: Timeouts) -> AIAssistant:
-    retry = RetryPolicy(attempts=1, total=timeouts.read * 2, backoff=0.01, backoff_max=0.02)
-    llm = LLMClient(services.settings, services.usage, timeouts=timeouts, retry=retry)
-    services.llm = llm
-    prompts = load_prompts()
-    s = services
-    return AIAssistant(llm, prompts, s.tasks, s.proposals, s.prefs, clock, search=price_list)
 
 
 async def stop(adapter: TelegramAdapter) -> None:
