@@ -29,7 +29,7 @@ class BusinessCommands:
     def open(self, transport: Transport) -> None:
         """Client chats are served from now on: approved replies go out through `transport`.
         Called before any update runs, so a reply still marked as sending was interrupted."""
-        self.s.replies.transport = transport
+        self.s.replies.open(transport)
         interrupted = self.s.replies.interrupted()
         if interrupted:
             log.warning("%d approved replies were interrupted by a stop", len(interrupted))
