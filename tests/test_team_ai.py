@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import attach_ai, build_services
+from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.db.proposals import AuditEntry, Proposal
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import RetryPolicy, Timeouts
 from bot.tg.app import TelegramAdapter
 from tests.conftest import make_settings
 from tests.fakes.botapi import FakeBotAPI
@@ -40,9 +40,8 @@ async def bot(
     settings = make_settings(
         tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url, OPENAI_BASE_URL=llm_api.base_url
     )
-    services = build_services(settings, clock)
     retry = RetryPolicy(attempts=1, total=3.0, backoff=0.01, backoff_max=0.02)
-    attach_ai(services, LLMClient(settings, services.sessions, clock, timeouts=FAST, retry=retry))
+    services = build_services(settings, clock, llm_timeouts=FAST, llm_retry=retry)
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
     await botapi.wait_for_message(OWNER, contains="Briefing")
