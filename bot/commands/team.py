@@ -7,16 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
-
-from sqlalchemy import func, select
 
 from bot.commands.callbacks import Callback
 from bot.commands.render import task_line, when
 from bot.commands.reply import Button, Document, Reply, esc
 from bot.commands.team_desk import card, task_text
-from bot.db.models import BriefingLog
 from bot.db.team import TEAM
 from bot.errors import UserInputError
 from bot.services.delivery.outbox import Claimed, NotWanted
@@ -101,13 +97,11 @@ class TeamCommands:
         """What contractors did since the last scheduled briefing (none in instant mode)."""
         if self.s.team.instant():
             return None
-        with self.s.sessions() as session:
-            since: datetime | None = session.scalar(select(func.max(BriefingLog.sent_at)))
         lines = [
             "  "
             + render.line(event, name)
             + (f": “{esc(_short(event.text))}”" if event.text else "")
-            for event, name in self.s.team.events_since(since)
+            for event, name in self.s.team.events_since_briefing()
         ]
         return (SECTION, lines) if lines else None
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import OPEN, Setting, Task
+from bot.db.models import OPEN, BriefingLog, Setting, Task
 from bot.db.outbox import NOTICE
 from bot.db.proposals import AuditEntry
 from bot.db.team import ACTIVE, INVITED, REPLACED, REVOKED, USED, Contractor, TeamEvent, TeamInvite
@@ -157,7 +157,7 @@ class TeamService:
         words = text.lower().split()
         if words in (["instant"], ["briefing"]):
             self._set(INSTANT, words[0])
-        elif len(words) == 2 and words[0] == "snooze" and words[1].isdigit():
+        elif len(words) == 2 and words[0] == "snooze" and words[1].isascii() and words[1].isdigit():
             if int(words[1]) > 30:
                 raise UserInputError("A contractor's snooze can be at most 30 days.")
             self._set(SNOOZE_LIMIT, str(int(words[1])))
@@ -166,13 +166,16 @@ class TeamService:
                 "Use /settings team instant, /settings team briefing or /settings team snooze 3."
             )
 
-    def events_since(self, since: datetime | None) -> list[tuple[TeamEvent, str]]:
-        """What contractors did since `since` (the last scheduled briefing), with their names."""
+    def events_since_briefing(self) -> list[tuple[TeamEvent, str]]:
+        """What contractors did since the last scheduled briefing was queued, with their names
+        (joining is told at once, a revocation was the owner's own doing)."""
         query = select(TeamEvent, Contractor.name).join(Contractor).options(NO_BLOB)
-        if since is not None:
-            query = query.where(TeamEvent.at >= since)
-        query = query.where(TeamEvent.kind.not_in((REVOKED_EVENT, JOINED))).order_by(TeamEvent.id)
         with self._sessions() as session:
+            since = session.scalar(select(func.max(BriefingLog.sent_at)))
+            if since is not None:
+                query = query.where(TeamEvent.at >= since)
+            query = query.where(TeamEvent.kind.not_in((REVOKED_EVENT, JOINED)))
+            query = query.order_by(TeamEvent.id)
             return [(event, name) for event, name in session.execute(query.limit(50)).all()]
 
     def note_file(self, event_id: int) -> NoteFile:
