@@ -9,6 +9,7 @@ import pytest
 
 from bot.app import Services
 from bot.clock import FrozenClock
+from bot.commands.tasks.briefing import BriefingCommands
 from bot.db.team import TEAM
 from bot.errors import UserInputError
 from bot.services.delivery.outbox import Claimed, Outgoing
@@ -39,6 +40,8 @@ async def test_an_unknown_send_to_a_contractor_is_never_repeated_and_is_listed(
     assert len(tries) == 1 and services.outbox.ready(TEAM) == []
     [missed] = services.outbox.undelivered(clock.now() - timedelta(days=1))
     assert missed.kind == TEAM and missed.status == "unknown"
+    briefing = BriefingCommands(services).render().text
+    assert "📌 A task for you — to @maria" in briefing and "no answer from Telegram" in briefing
 
 
 def test_tokens_are_single_use_and_names_are_checked(

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks.pages import task_buttons
+from bot.db.team import TEAM
 from bot.services.clients.service import Summary
 from bot.services.delivery.outbox import Undelivered
 from bot.services.delivery.reminders import DueReminder
+from bot.services.team.sweep import contractor_of
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -86,4 +88,6 @@ class BriefingCommands:
         first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
+        if row.kind == TEAM:  # a message to a contractor: say to whom
+            first += f" — to @{esc(self.s.team.name_of(contractor_of(row.key)))}"
         return f"  {first} ({at}: {why})"

@@ -76,6 +76,7 @@ class Undelivered:
     status: str
     text: str
     created_at: datetime
+    key: str = ""
 
 
 def queue(session: Session, item: Outgoing, now: datetime) -> bool:
@@ -199,7 +200,7 @@ class OutboxService:
                 )
                 .order_by(OutboxMessage.id)
             )
-            return [Undelivered(r.kind, r.status, r.text, r.created_at) for r in rows]
+            return [Undelivered(r.kind, r.status, r.text, r.created_at, r.key) for r in rows]
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -214,6 +214,12 @@ class TeamService:
         ]
         return "\n".join(lines)
 
+    def name_of(self, contractor_id: int) -> str:
+        """A contractor's @NAME, whatever their status (for the owner's own lists)."""
+        with self._sessions() as session:
+            row = session.get(Contractor, contractor_id)
+        return row.name if row is not None else "?"
+
     def by_id(self, contractor_id: int) -> Contractor | None:
         """The contractor with this id while they have access."""
         with self._sessions() as session:
