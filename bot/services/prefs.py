@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_hhmm
+from bot.dates import BusinessCalendar, Context
+from bot.dates.order import default_order
 from bot.db.models import Setting
 from bot.errors import UserInputError
 
@@ -23,8 +25,34 @@ class Preferences:
         with sessions() as session:
             stored = {row.key: row.value for row in session.query(Setting)}
         self._stored = stored
+        self._settings = settings
         self._zone = stored.get(TIMEZONE, settings.TIMEZONE)
         self._briefing = stored.get(BRIEFING, settings.BRIEFING_TIME)
+        self.business = BusinessCalendar(settings.COUNTRY)
+
+    @property
+    def timezone_source(self) -> str:
+        """Where the zone in force comes from: /settings (or first start), TIMEZONE, default."""
+        if TIMEZONE in self._stored:
+            return "chosen in /settings"
+        if "TIMEZONE" in self._settings.model_fields_set:
+            return "TIMEZONE setting"
+        return "default (UTC): nobody chose one yet"
+
+    @property
+    def zone_chosen(self) -> bool:
+        """Whether the owner (or TIMEZONE) named a zone; until then dates say their zone."""
+        return TIMEZONE in self._stored or "TIMEZONE" in self._settings.model_fields_set
+
+    @property
+    def date_order(self) -> tuple[str | None, str]:
+        """DMY / MDY / YMD (None: ask) and where it came from."""
+        return default_order(self._settings.DATE_ORDER, self._settings.COUNTRY, self._zone)
+
+    def date_context(self, now: datetime) -> Context:
+        """How to read the owner's dates at the aware moment `now`."""
+        local = now.astimezone(self.tz).replace(tzinfo=None, second=0, microsecond=0)
+        return Context(local, self._settings.languages, self.date_order[0], self.business)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from dateutil.rrule import rrulestr
 
+from bot.dates.business import BusinessCalendar
+
 WEEKDAY_INDEX: dict[str, int] = {
     "monday": 0, "mon": 0,
     "tuesday": 1, "tues": 1, "tue": 1,
@@ -27,6 +29,7 @@ WEEKDAY_INDEX: dict[str, int] = {
 _CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WORKDAYS = "MO,TU,WE,TH,FR"
+BUSINESS_SHIFT = "X-SHIFT=NEXT-BUSINESS-DAY"  # "…, on a business day": a day off moves on
 _FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 
 _WD = "|".join(sorted(WEEKDAY_INDEX, key=len, reverse=True))
@@ -37,6 +40,7 @@ _EVERY_RE = re.compile(
     rf"(?P<mu>month|quarter)\s+on\s+the\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?"
     rf"|(?P<md2>\d{{1,2}})(?:st|nd|rd|th)(?:\s+of\s+the\s+month)?"
     rf"|(?P<n>\d{{1,3}}|other)\s+(?P<nu>{_UNIT})s?"
+    rf"|(?P<nw>\d{{1,2}}(?:st|nd|rd|th)?|other|second|third)\s+(?P<wdn>{_WD_LIST})"
     rf"|(?P<u>{_UNIT})"
     rf"|(?P<wd>{_WD_LIST})"
     r"|(?P<workdays>weekday)s?"
@@ -97,7 +101,9 @@ def match_adverb(phrase: str) -> str | None:
 
 def without_interval(rule: str) -> str:
     """The rule with INTERVAL dropped: its next matching day, whatever the spacing."""
-    return ";".join(part for part in rule.split(";") if not part.upper().startswith("INTERVAL="))
+    return ";".join(
+        part for part in rule.split(";") if not part.upper().startswith(("INTERVAL=", "X-"))
+    )
 
 
 def implies_day(rule: str) -> bool:
@@ -106,12 +112,28 @@ def implies_day(rule: str) -> bool:
     return parts["FREQ"] == "DAILY" or "BYDAY" in parts or "BYMONTHDAY" in parts
 
 
-def next_occurrence(rule: str, anchor_local: datetime, after_local: datetime) -> datetime:
-    """The first date of the series starting at `anchor_local` strictly after `after_local`."""
+def next_occurrence(
+    rule: str,
+    anchor_local: datetime,
+    after_local: datetime,
+    business: BusinessCalendar | None = None,
+) -> datetime:
+    """The first date of the series starting at `anchor_local` strictly after `after_local`.
+
+    A rule "on a business day" moves a date that falls on a weekend or holiday of `business`
+    to the next working day (the series itself keeps its days).
+    """
     if anchor_local.tzinfo is not None or after_local.tzinfo is not None:
         raise ValueError("next_occurrence works on naive local datetimes")
     series = rrulestr(ics_rule(rule, anchor_local), dtstart=anchor_local)
     found = series.after(after_local)
+    if found is not None and BUSINESS_SHIFT in rule.upper():
+        calendar = business or BusinessCalendar()
+        while found is not None:
+            moved = datetime.combine(calendar.next_business_day(found.date()), found.time())
+            if moved > after_local:
+                return moved
+            found = series.after(found)
     if found is None:
         raise ValueError(f"The repeat rule {rule} has no date after {after_local:%Y-%m-%d}.")
     return found
@@ -123,7 +145,7 @@ def ics_rule(rule: str, anchor_local: datetime) -> str:
     Month-end anchors become "the last day when the month is shorter": an anchor on the 31st
     gives ``BYMONTHDAY=28,29,30,31;BYSETPOS=-1``.
     """
-    parts = parse_rule(rule)
+    parts = {k: v for k, v in parse_rule(rule).items() if not k.startswith("X-")}
     if {"BYDAY", "BYSETPOS", "BYMONTH"} & parts.keys():
         return _join(parts)
     if parts["FREQ"] == "MONTHLY":
@@ -138,6 +160,8 @@ def ics_rule(rule: str, anchor_local: datetime) -> str:
 def describe_rule(rule: str) -> str:
     """Human words for a rule: "every quarter", "monthly on the 15th", "every monday"."""
     parts = parse_rule(rule)
+    if BUSINESS_SHIFT in rule.upper():
+        return describe_rule(rule.upper().replace(";" + BUSINESS_SHIFT, "")) + ", on a business day"
     freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
     if "BYDAY" in parts:
         return _describe_days(parts["BYDAY"], interval)
@@ -172,6 +196,11 @@ def _every_rule(match: re.Match[str]) -> str | None:
         count = 2 if match["n"].lower() == "other" else int(match["n"])
         freq, interval = _UNIT_RULES[match["nu"].lower()]
         return _build(freq, interval * count) if count else None
+    if match["nw"]:
+        word = match["nw"].lower()
+        count = {"other": 2, "second": 2, "third": 3}.get(word) or int(word.rstrip("stndrh"))
+        byday = _weekday_codes(match["wdn"])
+        return _build("WEEKLY", count, byday=byday) if count else None
     if match["u"]:
         return _build(*_UNIT_RULES[match["u"].lower()])
     if match["wd"]:
