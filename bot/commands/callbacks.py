@@ -26,6 +26,8 @@ ACTIONS: dict[str, int] = {
     "pe": 1,  # proposal edit
     "pr": 1,  # proposal reject
     "ca": 1,  # client reply approve: sent into the client chat (bot.commands.clients)
+    "dq": 2,  # date question answered: question stamp, index of the reading (last: no date)
+    "zs": 1,  # time zone chosen from the first-start list: the zone's name
 }
 
 

@@ -883,6 +883,8 @@ def _lead(s: Scan, first: int) -> int:
     if s.at(first) in s.v.days and s.at(first - 1) == "on":
         return first  # "Turn the lights on tomorrow"
     while first > 0 and s.at(first - 1) in lead:
+        if s.toks[first - 1].raw.lower() == "a":
+            break  # the English article; "à" (French) does go with the date
         first -= 1
     return first
 

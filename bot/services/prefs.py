@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,23 @@ from bot.errors import UserInputError
 
 TIMEZONE = "timezone"
 BRIEFING = "briefing"
+
+
+def find_zone(name: str) -> str | None:
+    """An IANA zone by its name, or by a city in it ("lisbon" → Europe/Lisbon), or None."""
+    name = name.strip()
+    if not name or len(name) > 64 or "\x00" in name:
+        return None
+    try:
+        ZoneInfo(name)
+        return name
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        pass
+    city = "_".join(name.split()).lower()
+    for zone in sorted(available_timezones()):
+        if zone.rsplit("/", 1)[-1].lower() == city and "/" in zone:
+            return zone
+    return None
 
 
 class Preferences:
@@ -66,13 +83,22 @@ class Preferences:
     def briefing_time(self) -> time:
         return parse_hhmm(self._briefing)
 
-    def set_timezone(self, name: str) -> None:
-        try:
-            ZoneInfo(name)
-        except (ValueError, KeyError) as exc:
-            raise UserInputError(f"“{name}” is not a time zone I know; try Europe/Berlin.") from exc
-        self._store(TIMEZONE, name)
-        self._zone = name
+    def set_timezone(self, name: str) -> str:
+        """Choose the zone by IANA name or city ("Lisbon", "new york"); returns the zone's name."""
+        zone = find_zone(name)
+        if zone is None:
+            shown = name.strip()[:40]
+            raise UserInputError(f"“{shown}” is not a time zone or city I know; try Europe/Berlin.")
+        self._store(TIMEZONE, zone)
+        self._zone = zone
+        return zone
+
+    def note(self, name: str) -> str | None:
+        """A small stored value (e.g. the open date question)."""
+        return self._stored.get(f"note:{name}")
+
+    def set_note(self, name: str, value: str) -> None:
+        self._store(f"note:{name}", value)
 
     def set_briefing_time(self, value: str) -> None:
         try:
