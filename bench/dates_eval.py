@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bench.common import Row, Timings, verdict
 from bot.dates import BusinessCalendar, Context, Found, read
 
 EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval" / "dates.jsonl"
@@ -88,3 +89,74 @@ if __name__ == "__main__":
             f"{key:18} n={sum(c.values()):4} right {s.share(key):.1%} ask {s.share(key, 'ask'):.1%}"
             f" wrong {s.share(key, 'wrong'):.1%} drop {s.share(key, 'drop'):.1%}"
         )
+
+
+def dateparser_share(cases: list[dict[str, str]]) -> tuple[dict[str, float], list[float]]:
+    """The same set through dateparser's ``search_dates`` (first date found), for comparison."""
+    from dateparser.search import search_dates
+
+    right: dict[str, Counter[str]] = defaultdict(Counter)
+    ms: list[float] = []
+    settings = {"RELATIVE_BASE": NOW, "PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY"}
+    for case in cases:
+        if case["expect"] in ("ask", "none"):
+            continue
+        started = time.perf_counter()
+        found = search_dates(case["text"], languages=[case["lang"]], settings=settings)  # type: ignore[arg-type]
+        ms.append((time.perf_counter() - started) * 1000)
+        got = found[0][1] if found else None
+        want = case["expect"]
+        ok = got is not None and (
+            f"{got:%Y-%m-%d %H:%M}" == want if " " in want else f"{got:%Y-%m-%d}" == want
+        )
+        for key in ("all", f"lang:{case['lang']}"):
+            right[key]["right" if ok else "other"] += 1
+    return {k: c["right"] / sum(c.values()) for k, c in right.items()}, ms
+
+
+def add_parse_ms(cases: list[dict[str, str]], rounds: int = 3) -> list[float]:
+    """Milliseconds of the whole /add parse (title, repeat, @name, date) per phrase."""
+    from zoneinfo import ZoneInfo
+
+    from bot.services.dates import DateParseError, parse_task_text
+
+    tz = ZoneInfo("Europe/Berlin")
+    now = NOW.replace(tzinfo=tz)
+    ms: list[float] = []
+    for _ in range(rounds):
+        for case in cases:
+            started = time.perf_counter()
+            try:
+                parse_task_text(case["text"], now, tz, context(case))
+            except DateParseError:
+                pass
+            ms.append((time.perf_counter() - started) * 1000)
+    return ms
+
+
+def rows() -> list[Row]:
+    """Accuracy per language and class, wrong and dropped readings, parse time, and dateparser."""
+    cases = load()
+    score = run(cases)
+    section = f"Dates: tests/eval/dates.jsonl (n={len(cases)}, at Wed 2027-03-10 10:00 Berlin)"
+    out = []
+    for lang, target in (("en", 0.95), ("de", 0.85), ("fr", 0.85), ("es", 0.85)):
+        share = score.share(f"lang:{lang}")
+        out.append(Row(section, f"right, {lang}", f"{share:.1%}", f"≥ {target:.0%}",
+                       f"{share / target:.2f}×", verdict(share >= target)))  # fmt: skip
+    for key in sorted(k for k in score.counts if k.startswith("class:")):
+        out.append(Row(section, f"right, {key[6:]}", f"{score.share(key):.1%}"))
+    wrong, drops = score.share("all", "wrong"), score.counts["all"]["drop"]
+    out.append(Row(section, "wrong readings", f"{wrong:.1%}", "≤ 2 %", "", verdict(wrong <= 0.02)))
+    out.append(Row(section, "silent drops", str(drops), "0", "", verdict(drops == 0)))
+    asked = score.share("all", "ask")
+    out.append(Row(section, "asked where a reading was expected", f"{asked:.1%}"))
+    parse = Timings.of([ms / 1000 for ms in add_parse_ms(cases)])
+    out.append(Row(section, "/add parse, p50 / p95", parse.text(), "p95 ≤ 5 ms",
+                   f"{parse.p95 / 5:.2f}×", verdict(parse.p95 <= 5)))  # fmt: skip
+    theirs, ms = dateparser_share(cases)
+    base = Timings.of([m / 1000 for m in ms])
+    out.append(Row(section, "for comparison: dateparser search_dates, right (en/de/fr/es)",
+                   " / ".join(f"{theirs[f'lang:{k}']:.0%}" for k in LANGUAGES)))  # fmt: skip
+    out.append(Row(section, "for comparison: dateparser search_dates, p50 / p95", base.text()))
+    return out
