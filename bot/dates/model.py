@@ -55,3 +55,4 @@ class Found:
     question: str | None = None
     choices: tuple[Choice, ...] = ()
     words: str = ""  # the date words as written
+    time_only: bool = False  # only a time of day was said ("at 3pm"): no day

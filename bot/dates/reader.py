@@ -983,7 +983,10 @@ def read(text: str, ctx: Context) -> Found:
         for span in sorted({o[1] for o in options}, reverse=True):
             title = title[: span[0]] + " " + title[span[1] :]
         words = " ".join(text[a:b] for a, b in sorted({o[1] for o in options}))
-        return Found(_tidy(title), distinct[0], words=words)
+        dayless = all(
+            not (hit.part.days or hit.part.moment) for group in groups for hit in group.hits
+        )
+        return Found(_tidy(title), distinct[0], words=words, time_only=dayless)
     words = text[first_span[0] : first_span[1]]
     return _ask(text, options, f"Which date do you mean by “{_short(words)}”?", first_span)
 

@@ -153,13 +153,7 @@ def parse_task_text(
 
 
 def _time_only(found: Found) -> bool:
-    words = found.words.lower()
-    return (
-        found.reading is not None
-        and found.reading.has_time
-        and not any(ch.isdigit() and "/" in words for ch in words)
-        and all(day not in words for day in ("tomorrow", "today", "day", "week", "month"))
-    )
+    return found.reading is not None and found.time_only
 
 
 def _ask(found: Found, rule: str | None, assignee: str | None, now_local: datetime,

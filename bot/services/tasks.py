@@ -196,6 +196,7 @@ class TaskService:
             )
         )
         task.updated_at = now
+        task.revision = (task.revision or 0) + 1
         if task.repeat_rule and task.due_at and task.repeat_anchor:
             task.due_at = self._next_due(task)
             return Completed(task, task.due_at)
@@ -218,6 +219,7 @@ class TaskService:
                 due = self._keep_time(due, task.due_at)
             task.due_at, task.has_time = due.at_utc, due.has_time
             task.updated_at = self._clock.now()
+            task.revision = (task.revision or 0) + 1
             return task
 
     def edit(self, task_id: int, text: str) -> Task:
@@ -246,6 +248,7 @@ class TaskService:
         if change.rule is not None and task.due_at is not None:
             task.repeat_rule, task.repeat_anchor = change.rule, self._local_naive(task.due_at)
         task.updated_at = self._clock.now()
+        task.revision = (task.revision or 0) + 1
         return task
 
     def delete(self, task_id: int) -> Task:
@@ -293,6 +296,7 @@ class TaskService:
                     continue
                 wall = dates.to_local(task.due_at, old).replace(tzinfo=None)
                 task.due_at = dates.from_local(wall, new)
+                task.revision = (task.revision or 0) + 1
                 moved += 1
         return moved
 
