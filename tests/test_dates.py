@@ -128,7 +128,6 @@ def test_today_without_a_time_is_fine_even_after_nine() -> None:
         "March madness tickets",
         "Post 2 weeks",
         "1st draft of the book",
-        "Tomorrow's agenda",
         "Check every day's sales",
         "Morning run",
         "Meeting room 10",
@@ -433,3 +432,10 @@ def test_to_local_and_from_local_round_trip() -> None:
     assert from_local(back.replace(tzinfo=None), NEW_YORK) == moment
     with pytest.raises(ValueError, match="naive"):
         from_local(moment, BERLIN)
+
+
+def test_a_day_in_a_possessive_is_asked_about_and_keeps_its_word() -> None:
+    with pytest.raises(dates.DateQuestion) as asked:
+        parse_task_text("Tomorrow's agenda", NOW, BERLIN)
+    assert [title for title, _ in asked.value.choices] == ["Tomorrow's agenda"] * 2
+    assert asked.value.choices[-1][1] is None

@@ -41,6 +41,7 @@ _ISO_RE = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _DOTS_RE = re.compile(r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<c>\d{2}|\d{4})?")
 _SLASH_RE = re.compile(r"(?P<a>\d{1,2})(?P<s>[/-])(?P<b>\d{1,2})(?:(?P=s)(?P<c>\d{2}|\d{4}))?")
 _DAYNUM_RE = re.compile(r"(?P<d>\d{1,2})(?P<suf>st|nd|rd|th|er|re|e|o|a|\.)?")
+_RANGE_RE = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?[-–](?:\d{1,2})(?:st|nd|rd|th)?")
 _YEAR_RE = re.compile(r"(?:'|’)?(?P<y>\d{4}|\d{2})")
 _NUM_RE = re.compile(r"\d{1,4}")
 _COMPACT = {
@@ -62,6 +63,7 @@ class Token:
     end: int
     norm: str  # folded, without a trailing dot
     dot: bool  # the word ended with a dot ("Mo.", "janv.", "15.")
+    possessive: bool = False  # "Monday's": asked about, and the word stays in the title
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ def tokenize(text: str) -> list[Token]:
         norm = norm.replace("p.m", "pm")
         dot = norm.endswith(".")
         norm = norm.rstrip(".")
+        possessive = norm.endswith("'s") and len(norm) > 3
+        if possessive:
+            norm = norm[:-2]  # "Monday's pitch": a day, but its word belongs to the title
         at = match.start()
         for elision, meaning in (("l'", "le"), ("d'", "de"), ("qu'", "que")):
             if norm.startswith(elision) and norm != "d'ici" and len(norm) > len(elision) + 1:
@@ -114,7 +119,7 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token(raw[:cut], at, at + cut, meaning, False))
                 raw, norm, at = raw[cut:], norm[cut:], at + cut
                 break
-        tokens.append(Token(raw, at, at + len(raw), norm, dot))
+        tokens.append(Token(raw, at, at + len(raw), norm, dot, possessive))
     return tokens
 
 
@@ -296,6 +301,8 @@ def _week_words(s: Scan, i: int) -> tuple[int, int] | None:
 def read_month_day(s: Scan, i: int) -> Hit | None:
     """Jan 31, 31 Jan, 31st of January 2027, 15. Januar, le 1er mars, el 15 de marzo de 2027."""
     month = s.month_at(i)
+    if month is not None and (span := _RANGE_RE.fullmatch(s.at(i + 1))):
+        return _finish_date(s, i, i + 2, int(span["d"]), month)  # "Apr 6-7": from the 6th
     if month is not None:
         day_match = _DAYNUM_RE.fullmatch(s.at(i + 1))
         if day_match is None or (len(s.at(i + 1)) == 4 and s.at(i + 1).isdigit()):
@@ -402,12 +409,20 @@ def read_ordinal_day(s: Scan, i: int) -> Hit | None:
         return None
     day = int(match["d"])
     today = s.ctx.today
+    start = i - 1 if before == "the" else i
+    if s.n[i + 1 : i + 4] == ["of", "next", "month"]:
+        nxt = date(today.year, today.month, 1) + relativedelta(months=1)
+        found = safe_date(nxt.year, nxt.month, day)
+        return (
+            Hit(start, i + 4, Part(days=(found,))) if found else _bad(start, i + 4, "no such day")
+        )
+    end = i + 3 if s.n[i + 1 : i + 3] == ["of", "month"] else i + 1
+    end = i + 4 if s.n[i + 1 : i + 4] == ["of", "the", "month"] else end
     for ahead in range(13):
         first = date(today.year, today.month, 1) + relativedelta(months=ahead)
         found = safe_date(first.year, first.month, day)
         if found and found >= today:
-            start = i - 1 if before == "the" else i
-            return Hit(start, i + 1, Part(days=(found,)))
+            return Hit(start, end, Part(days=(found,)))
     return None
 
 
@@ -969,8 +984,11 @@ def read(text: str, ctx: Context) -> Found:
     if len(groups) > MAX_GROUPS:
         return Found(_tidy(text), None, question="too many")
     options: list[tuple[Reading, tuple[int, int]]] = []
+    unsure = False
     for group in groups:
         span = (s.toks[_lead(s, group.first)].start, s.toks[group.last - 1].end)
+        if any(t.possessive for t in s.toks[group.first : group.last]):
+            unsure, span = True, (0, 0)  # "Monday's pitch": ask, and keep the words
         readings, why = readings_of(s, group)
         if why:
             shown = text[s.toks[group.first].start : span[1]]
@@ -978,7 +996,7 @@ def read(text: str, ctx: Context) -> Found:
         options += [(r, span) for r in readings]
     first_span = (min(o[1][0] for o in options), max(o[1][1] for o in options))
     distinct = list(dict.fromkeys(r for r, _ in options))
-    if len(distinct) == 1:
+    if len(distinct) == 1 and not unsure:
         title = text
         for span in sorted({o[1] for o in options}, reverse=True):
             title = title[: span[0]] + " " + title[span[1] :]
@@ -988,6 +1006,8 @@ def read(text: str, ctx: Context) -> Found:
         )
         return Found(_tidy(title), distinct[0], words=words, time_only=dayless)
     words = text[first_span[0] : first_span[1]]
+    if unsure:
+        return _ask(text, options, "Is that the task's due date?", first_span)
     return _ask(text, options, f"Which date do you mean by “{_short(words)}”?", first_span)
 
 
