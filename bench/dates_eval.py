@@ -119,7 +119,7 @@ def add_parse_ms(cases: list[dict[str, str]], rounds: int = 3) -> list[float]:
     """Milliseconds of the whole /add parse (title, repeat, @name, date) per phrase."""
     from zoneinfo import ZoneInfo
 
-    from bot.services.dates import DateParseError, parse_task_text
+    from bot.services.tasks.dates import DateParseError, parse_task_text
 
     tz = ZoneInfo("Europe/Berlin")
     now = NOW.replace(tzinfo=tz)

@@ -15,7 +15,7 @@ import pytest
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.services.dates import to_local
+from bot.services.tasks.dates import to_local
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, TOKEN
 from tests.fakes.botapi import FakeBotAPI

@@ -7,7 +7,7 @@
 The date words are found anywhere in the text by :mod:`bot.dates` (in ``LANGUAGES``, numeric
 dates in ``DATE_ORDER``, business days from ``COUNTRY``); exactly those words leave the title.
 This module adds what the library layer does not know: @names, repeats (in
-`bot.services.repeats`), UTC, and past dates. Words that read two ways become a DateQuestion.
+`bot.services.tasks.repeats`), UTC, and past dates. Words that read two ways become a DateQuestion.
 
 Errors, each a one-sentence message for the owner::
 
@@ -26,7 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.dates import Context, Found, read
-from bot.services.repeats import (
+from bot.services.tasks.repeats import (
     BUSINESS_SHIFT,
     describe_rule,
     find_every,

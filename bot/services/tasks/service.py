@@ -17,8 +17,8 @@ from bot.dates import Context
 from bot.db.models import DONE, OPEN, Task, TaskCompletion
 from bot.db.tasks import OpenFilter, TaskRepo
 from bot.errors import DateError, NotFoundError, UserInputError
-from bot.services import dates
 from bot.services.prefs import Preferences
+from bot.services.tasks import dates
 
 MAX_TITLE = 300
 FILTERS = ("today", "week", "overdue", "all", "done")
