@@ -170,3 +170,13 @@ async def test_a_model_suggested_date_is_read_by_the_same_reader(services: Servi
     with pytest.raises(DateError, match="past"):
         services.tasks.draft_parts("Send the quote", "2020-01-01", None, None)
     assert datetime.now(UTC).year >= 2026
+
+
+async def test_a_request_in_plain_words_asks_the_same_question(
+    bot: TelegramAdapter, botapi: FakeBotAPI
+) -> None:
+    asked = await say(botapi, "remind me to call Bob next friday", "Which date")
+    assert buttons(asked) == ["Fri 27 Nov", "Fri 4 Dec", "No date"]
+    botapi.press_button(asked, text="Fri 27 Nov", user_id=OWNER)
+    await botapi.wait_for(lambda: open_tasks(bot.s), what="the task saved with the pick")
+    assert open_tasks(bot.s) == [("call Bob", "2026-11-27 09:00")]

@@ -55,6 +55,29 @@ def _draft_of(data: dict[str, object]) -> TaskDraft:
     )  # fmt: skip
 
 
+def zoned_when(s: Services, at: datetime | None, has_time: bool) -> str:
+    """A date as the cards show it; until a zone is chosen, it says which zone it is in."""
+    text = when(at, has_time, s.prefs.tz, s.clock.now())
+    if at is not None and not s.prefs.zone_chosen:
+        text += f" ({s.prefs.timezone_name})"
+    return text
+
+
+def date_question(s: Services, ask: DateChoiceNeeded) -> Reply:
+    """One button per reading and one for "no date"; nothing is saved until one is pressed
+    (the press is handled by :meth:`TaskCommands.press_date_choice`)."""
+    stamp = str(int(s.clock.now().timestamp() * 1000) % 10**9)
+    drafts = [_draft_json(d) for d in ask.drafts]
+    s.prefs.set_note(DATE_QUESTION, json.dumps({"stamp": stamp, "drafts": drafts}))
+    buttons = [
+        Button(zoned_when(s, d.due.at_utc, d.due.has_time) if d.due else "No date",
+               callbacks.encode("dq", stamp, index))
+        for index, d in enumerate(ask.drafts)
+    ]  # fmt: skip
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    return Reply(f"🤔 {esc(ask.question)} Nothing is saved until you choose.", buttons=rows)
+
+
 def parse_id(args: str, usage: str) -> tuple[int, str]:
     head, _, rest = args.strip().partition(" ")
     head = head.lstrip("#")
@@ -91,17 +114,14 @@ class TaskCommands:
         return self._when(task.due_at, task.has_time)
 
     def _when(self, at: datetime | None, has_time: bool) -> str:
-        text = when(at, has_time, self.s.prefs.tz, self.s.clock.now())
-        if at is not None and not self.s.prefs.zone_chosen:
-            text += f" ({self.s.prefs.timezone_name})"  # until a zone is chosen, dates say theirs
-        return text
+        return zoned_when(self.s, at, has_time)
 
     async def add(self, args: str) -> list[Reply]:
         """Save a task from the owner's words; a date that reads two ways is asked about."""
         try:
             task = self.s.tasks.add(args)
         except DateChoiceNeeded as ask:
-            return [self._date_question(ask)]
+            return [date_question(self.s, ask)]
         return [self._added(task)]
 
     def _added(self, task: Task, *, edit: bool = False) -> Reply:
@@ -109,19 +129,6 @@ class TaskCommands:
         if task.due_at is not None and not self.s.prefs.zone_chosen:
             text += f" ({esc(self.s.prefs.timezone_name)})"
         return Reply(text, buttons=(task_buttons(task),), edit=edit)
-
-    def _date_question(self, ask: DateChoiceNeeded) -> Reply:
-        """One button per reading and one for "no date"; nothing is saved until one is pressed."""
-        stamp = str(int(self.s.clock.now().timestamp() * 1000) % 10**9)
-        drafts = [_draft_json(d) for d in ask.drafts]
-        self.s.prefs.set_note(DATE_QUESTION, json.dumps({"stamp": stamp, "drafts": drafts}))
-        buttons = [
-            Button(self._when(d.due.at_utc, d.due.has_time) if d.due else "No date",
-                   callbacks.encode("dq", stamp, index))
-            for index, d in enumerate(ask.drafts)
-        ]  # fmt: skip
-        rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-        return Reply(f"🤔 {esc(ask.question)} Nothing is saved until you choose.", buttons=rows)
 
     async def press_date_choice(self, cb: Callback) -> list[Reply]:
         """The owner picked a reading (or "no date"): the task is saved with it."""
