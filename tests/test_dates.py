@@ -439,3 +439,18 @@ def test_a_day_in_a_possessive_is_asked_about_and_keeps_its_word() -> None:
         parse_task_text("Tomorrow's agenda", NOW, BERLIN)
     assert [title for title, _ in asked.value.choices] == ["Tomorrow's agenda"] * 2
     assert asked.value.choices[-1][1] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Call Bob on Fridya", "Pay rent by Janaury 31", "Angebot bis Freitg", "Call on Frdiay 3pm"],
+)
+def test_a_misspelled_day_or_month_is_asked_about_not_dropped(text: str) -> None:
+    with pytest.raises(dates.DateQuestion) as asked:
+        parse_task_text(text, NOW, BERLIN)
+    assert asked.value.choices[-1] == (text, None)
+
+
+@pytest.mark.parametrize("text", ["Call Bob on Maria", "Work on Sundance", "Report on sales"])
+def test_names_near_no_date_word_stay_titles(text: str) -> None:
+    assert parse_task_text(text, NOW, BERLIN).due is None

@@ -980,6 +980,12 @@ def read(text: str, ctx: Context) -> Found:
         bad = _DATELIKE_RE.search(text)
         if bad:
             return _ask(text, [], f"I couldn't read “{bad[0]}” as a date or time.", bad.span())
+        typo = _misspelled(s)
+        if typo is not None:
+            shown = typo.raw
+            return _ask(
+                text, [], f"Is “{shown}” a date? I couldn't read it.", (typo.start, typo.end)
+            )
         return Found(_tidy(text), None)
     if len(groups) > MAX_GROUPS:
         return Found(_tidy(text), None, question="too many")
@@ -996,6 +1002,10 @@ def read(text: str, ctx: Context) -> Found:
         options += [(r, span) for r in readings]
     first_span = (min(o[1][0] for o in options), max(o[1][1] for o in options))
     distinct = list(dict.fromkeys(r for r, _ in options))
+    typo = _misspelled(s)
+    if typo is not None:  # "on Frdiay 3pm": the day is unread, the time alone is not the date
+        question = f"I couldn't read “{typo.raw}”: is it part of the date?"
+        return _ask(text, options, question, first_span)
     if len(distinct) == 1 and not unsure:
         title = text
         for span in sorted({o[1] for o in options}, reverse=True):
@@ -1022,6 +1032,35 @@ def _ask(
     no_date = Choice(None, _tidy(text))
     return Found(_tidy(text), None, question=question, choices=(*unique, no_date),
                  words=text[span[0] : span[1]])  # fmt: skip
+
+
+def _misspelled(s: Scan) -> Token | None:
+    """A word right after "on", "by", "bis", "le" … that is nearly a weekday or month name."""
+    names = [w for w in (*s.v.weekdays, *s.v.months) if len(w) >= 4]
+    for i, tok in enumerate(s.toks):
+        if i == 0 or s.at(i - 1) not in s.v.connectors or len(tok.norm) < 4:
+            continue
+        known = s.v.units.keys() | s.v.days.keys() | s.v.weekdays.keys() | s.v.months.keys()
+        if not tok.norm.isalpha() or tok.norm in known:
+            continue
+        if any(_near(tok.norm, name) for name in names if abs(len(name) - len(tok.norm)) <= 1):
+            return tok
+    return None
+
+
+def _near(word: str, name: str) -> bool:
+    """One typo apart (a letter changed, added, dropped, or two swapped), for words of 5+."""
+    if word == name or len(name) < 5:
+        return False
+    rows = [list(range(len(name) + 1))]
+    for i, a in enumerate(word, 1):
+        row = [i]
+        for j, b in enumerate(name, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a != b)))
+            if i > 1 and j > 1 and a == name[j - 2] and word[i - 2] == b:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1] <= 1
 
 
 def _short(words: str) -> str:
