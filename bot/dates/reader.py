@@ -215,10 +215,7 @@ def read_named_day(s: Scan, i: int) -> Hit | None:
     two, word = s.two(i), s.at(i)
     if " " in two and two in s.v.days:
         return Hit(i, i + 2, Part(days=(s.ctx.today + timedelta(days=s.v.days[two]),)))
-    if (
-        s.n[i : i + 4] == ["day", "after", "tomorrow"][: len(s.n[i : i + 3])]
-        and len(s.n[i : i + 3]) == 3
-    ):
+    if s.n[i : i + 3] == ["day", "after", "tomorrow"]:
         return Hit(i, i + 3, Part(days=(s.ctx.today + timedelta(days=2),)))
     if word not in s.v.days:
         return None
@@ -303,6 +300,8 @@ def read_month_day(s: Scan, i: int) -> Hit | None:
     month = s.month_at(i)
     if month is not None and (span := _RANGE_RE.fullmatch(s.at(i + 1))):
         return _finish_date(s, i, i + 2, int(span["d"]), month)  # "Apr 6-7": from the 6th
+    if month is not None and s.v.ordinals.get(s.at(i + 1), 0) > 0:  # "March first"
+        return _finish_date(s, i, i + 2, s.v.ordinals[s.at(i + 1)], month)
     if month is not None:
         day_match = _DAYNUM_RE.fullmatch(s.at(i + 1))
         if day_match is None or (len(s.at(i + 1)) == 4 and s.at(i + 1).isdigit()):
@@ -314,9 +313,8 @@ def read_month_day(s: Scan, i: int) -> Hit | None:
         return _finish_date(s, i, i + 2, int(day_match["d"]), month)
     day_match = _DAYNUM_RE.fullmatch(s.at(i))
     if day_match is None:
-        day_match = (
-            None if s.at(i) not in ("primero", "premier", "1er") else _DAYNUM_RE.fullmatch("1")
-        )
+        nth = s.v.ordinals.get(s.at(i), 0)
+        day_match = _DAYNUM_RE.fullmatch(str(nth)) if nth > 0 else None  # "first of March"
         if day_match is None:
             return None
     j = i + 1
@@ -403,6 +401,7 @@ def read_ordinal_day(s: Scan, i: int) -> Hit | None:
         clear = before in ("am", "zum", "bis", "ab", "vom")
     elif ordinal:
         clear = before in ("the", "on", "by", "due") or before in s.v.connectors
+        clear = clear or before in s.v.weekdays  # "Tuesday 19th"
     else:
         clear = before in ("le", "el") and s.at(i + 1) not in s.v.units
     if not clear:
@@ -697,6 +696,8 @@ def read_clock(s: Scan, i: int) -> Hit | None:
         return _clock(start, end + 1, hour, 0, s.at(end).startswith("p"))
     if s.at(end) in ("ish",):
         return _with_ampm(s, start, end + 1, hour, 0, flexible=True)
+    if not lead and 1 <= hour <= 12 and _period_follows(s, end):
+        return _with_ampm(s, start, end, hour, 0, flexible=True)  # "8 tonight"
     if not lead or not 0 <= hour <= 23:
         return None
     after = s.at(end)
@@ -707,6 +708,15 @@ def read_clock(s: Scan, i: int) -> Hit | None:
     if extra := _minutes_after(s, end):
         return _with_ampm(s, start, extra[1], hour, extra[0], flexible=hour <= 12)
     return _with_ampm(s, start, end, hour, 0, flexible=hour <= 12)
+
+
+def _period_follows(s: Scan, i: int) -> bool:
+    """ "tonight", "this evening", "in the morning", "heute Abend", "ce soir" at i."""
+    if s.at(i) == "tonight":
+        return True
+    if s.at(i) in s.v.this_words | {"heute", "cet"}:
+        return s.at(i + 1) in s.v.periods
+    return s.at(i) == "in" and s.at(i + 1) == "the" and s.at(i + 2) in s.v.periods
 
 
 def _minutes_after(s: Scan, i: int) -> tuple[int, int] | None:
