@@ -35,12 +35,12 @@ _AMBIGUOUS_NEXT = frozenset(
 _TOKEN_RE = re.compile(r"[\w@'’][\w'’./:º°ª-]*")
 _AMPM_RE = re.compile(r"(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<ap>am|pm|a|p)")
 _HHMM_RE = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
-_FR_H_RE = re.compile(r"(?P<h>\d{1,2})h(?P<m>\d{2})?")
+_FR_H_RE = re.compile(r"(?P<h>\d{1,2})(?:h|uhr)(?P<m>\d{2})?")
 _ISH_RE = re.compile(r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?:ish|-ish)")
 _ISO_RE = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _DOTS_RE = re.compile(r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<c>\d{2}|\d{4})?")
 _SLASH_RE = re.compile(r"(?P<a>\d{1,2})(?P<s>[/-])(?P<b>\d{1,2})(?:(?P=s)(?P<c>\d{2}|\d{4}))?")
-_DAYNUM_RE = re.compile(r"(?P<d>\d{1,2})(?P<suf>st|nd|rd|th|er|re|e|o|a|\.)?")
+_DAYNUM_RE = re.compile(r"(?P<d>\d{1,2})(?P<suf>st|nd|rd|th|er|re|ten|te|e|o|a|\.)?")
 _RANGE_RE = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?[-–](?:\d{1,2})(?:st|nd|rd|th)?")
 _YEAR_RE = re.compile(r"(?:'|’)?(?P<y>\d{4}|\d{2})")
 _NUM_RE = re.compile(r"\d{1,4}")
@@ -239,6 +239,7 @@ def _weekday_of(s: Scan, i: int) -> int | None:
         or before in s.v.next_words | s.v.this_words | s.v.last_words
         or (tok.dot and tok.raw[:1].isupper())
         or (tok.dot and len(word) >= 3)
+        or (tok.dot and len(s.toks) <= 2)  # "do." alone: the whole text is the day
     )
     return s.v.weekday_abbr[word] if clear else None
 
@@ -246,7 +247,7 @@ def _weekday_of(s: Scan, i: int) -> int | None:
 def read_weekday(s: Scan, i: int) -> Hit | None:
     """[next|this|last] Friday [next week|prochain|que viene|pasado]."""
     start, mod = i, ""
-    if s.at(i) in s.v.next_words | s.v.this_words | s.v.last_words:
+    if s.at(i) in s.v.next_words | s.v.this_words | s.v.last_words | {"ubernachsten"}:
         mod, i = s.at(i), i + 1
     wd = _weekday_of(s, i) if i < len(s.toks) else None
     if wd is None or (
@@ -269,6 +270,8 @@ def read_weekday(s: Scan, i: int) -> Hit | None:
     if mod in s.v.last_words or mod == "last":
         back = (today.weekday() - wd) % 7 or 7
         return Hit(start, end, Part(days=(today - timedelta(days=back),)))
+    if mod == "ubernachsten":  # the one after the coming one
+        return Hit(start, end, Part(days=(today + timedelta(days=(ahead or 7) + 7),)))
     if mod in s.v.next_words or mod == "next":
         if ahead == 0:
             return Hit(start, end, Part(days=(today + timedelta(days=7),)))
