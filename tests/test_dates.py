@@ -81,9 +81,12 @@ def test_the_local_date_not_the_utc_date_decides_tomorrow() -> None:
     assert when == "2026-11-25 09:00"
 
 
-def test_a_weekday_said_on_that_day_is_today_and_next_is_a_week_later() -> None:
+def test_a_weekday_said_on_that_day_is_asked_and_next_is_a_week_later() -> None:
     friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    assert due_of("Send invoice friday", friday)[1] == "2026-11-27 09:00"
+    with pytest.raises(dates.DateQuestion) as asked:  # today, or a week from today?
+        parse_task_text("Send invoice friday", friday, BERLIN)
+    shown = [local(due.at_utc) for _, due in asked.value.choices if due]
+    assert shown == ["2026-11-27 09:00", "2026-12-04 09:00"]
     assert due_of("Send invoice next friday", friday)[1] == "2026-12-04 09:00"
     assert due_of("Send invoice friday 3pm", friday)[1] == "2026-11-27 15:00"
 

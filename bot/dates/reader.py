@@ -279,6 +279,8 @@ def read_weekday(s: Scan, i: int) -> Hit | None:
         if mod in _AMBIGUOUS_NEXT and coming < monday + timedelta(days=7):
             return Hit(start, end, Part(days=(coming, coming + timedelta(days=7))))
         return Hit(start, end, Part(days=(coming,)))
+    if not mod and ahead == 0:  # "friday" said on a Friday: today, or a week from now
+        return Hit(start, end, Part(days=(today, today + timedelta(days=7)), weekday=wd))
     return Hit(start, end, Part(days=(today + timedelta(days=ahead),), weekday=None if mod else wd))
 
 
@@ -406,7 +408,7 @@ def read_ordinal_day(s: Scan, i: int) -> Hit | None:
         clear = before in ("the", "on", "by", "due") or before in s.v.connectors
         clear = clear or before in s.v.weekdays  # "Tuesday 19th"
     else:
-        clear = before in ("le", "el") and s.at(i + 1) not in s.v.units
+        clear = (before in ("le", "el") or before in s.v.weekdays) and s.at(i + 1) not in s.v.units
     if not clear:
         return None
     day = int(match["d"])
@@ -832,7 +834,10 @@ def read_period(s: Scan, i: int) -> Hit | None:
         i += 1
     word = s.at(i)
     alone = start == i and word not in s.v.clock_words and word != "tonight"
-    if alone and s.at(i - 1) not in s.v.days and s.at(i - 1) not in s.v.weekdays:
+    noon_said = s.v.periods.get(word) == "noon" and (
+        len(s.toks) <= 2 or _minutes_after(s, i + 1) is not None  # "midi", "midi et quart"
+    )
+    if alone and not noon_said and s.at(i - 1) not in s.v.days | s.v.weekdays.keys():
         return None  # "morning", "lunch" alone are title words; "Friday night" is a time
     if word in s.v.clock_words:
         h, m = s.v.clock_words[word]
@@ -944,12 +949,13 @@ def readings_of(s: Scan, group: Group) -> tuple[list[Reading], str | None]:
             moment += timedelta(days=1)
         return [Reading(moment, True)], None
     out = []
-    weekday_only = len(parts) >= 1 and any(p.weekday is not None for p in parts) and len(days) == 1
+    today, week = s.ctx.today, s.ctx.today + timedelta(days=7)
+    if any(p.weekday is not None for p in parts) and days == [today, week]:
+        # "friday 3pm" said on a Friday: today while 3pm is ahead, else next week
+        moment = datetime.combine(today, at)
+        return [Reading(moment if moment >= s.ctx.now else moment + timedelta(days=7), True)], None
     for d in days:
-        moment = datetime.combine(d, at)
-        if weekday_only and moment < s.ctx.now and d == s.ctx.today:
-            moment += timedelta(days=7)
-        out.append(Reading(moment, True))
+        out.append(Reading(datetime.combine(d, at), True))
     return out, None
 
 
