@@ -240,6 +240,7 @@ def _weekday_of(s: Scan, i: int) -> int | None:
         or (tok.dot and tok.raw[:1].isupper())
         or (tok.dot and len(word) >= 3)
         or (tok.dot and len(s.toks) <= 2)  # "do." alone: the whole text is the day
+        or bool(re.fullmatch(r"\d{1,2}\.?", s.at(i + 1)))  # "jue 15"
     )
     return s.v.weekday_abbr[word] if clear else None
 
@@ -319,6 +320,8 @@ def read_month_day(s: Scan, i: int) -> Hit | None:
     day_match = _DAYNUM_RE.fullmatch(s.at(i))
     if day_match is None:
         nth = s.v.ordinals.get(s.at(i), 0)
+        if not nth and s.at(i + 1) in ("de", "of") and s.v.numbers.get(s.at(i), 0) > 1:
+            nth = s.v.numbers[s.at(i)]  # "el cinco de mayo"
         day_match = _DAYNUM_RE.fullmatch(str(nth)) if nth > 0 else None  # "first of March"
         if day_match is None:
             return None
@@ -408,7 +411,8 @@ def read_ordinal_day(s: Scan, i: int) -> Hit | None:
         clear = before in ("the", "on", "by", "due") or before in s.v.connectors
         clear = clear or before in s.v.weekdays  # "Tuesday 19th"
     else:
-        clear = (before in ("le", "el") or before in s.v.weekdays) and s.at(i + 1) not in s.v.units
+        after_day = before in s.v.weekdays or before in s.v.weekday_abbr
+        clear = (before in ("le", "el") or after_day) and s.at(i + 1) not in s.v.units
     if not clear:
         return None
     day = int(match["d"])
@@ -721,6 +725,10 @@ def _period_follows(s: Scan, i: int) -> bool:
         return True
     if s.at(i) in s.v.this_words | {"heute", "cet"}:
         return s.at(i + 1) in s.v.periods
+    if s.at(i) in ("de", "del", "du") and s.at(i + 1) in ("la", "le"):
+        return s.at(i + 2) in s.v.periods  # "6 de la mañana"
+    if s.at(i) in ("du", "del"):
+        return s.at(i + 1) in s.v.periods  # "6h du soir"
     return s.at(i) == "in" and s.at(i + 1) == "the" and s.at(i + 2) in s.v.periods
 
 
