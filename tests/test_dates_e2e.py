@@ -180,3 +180,17 @@ async def test_a_request_in_plain_words_asks_the_same_question(
     botapi.press_button(asked, text="Fri 27 Nov", user_id=OWNER)
     await botapi.wait_for(lambda: open_tasks(bot.s), what="the task saved with the pick")
     assert open_tasks(bot.s) == [("call Bob", "2026-11-27 09:00")]
+
+
+async def test_the_first_terminal_chat_asks_for_a_zone(tmp_path: Path, clock: FrozenClock) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path), "KNOWLEDGE_DIR": str(tmp_path / "k")})
+    services = build_services(settings, clock)
+    try:
+        text = await chat(services, ["1", "/settings"])
+        assert "Which time zone are your dates in?" in text and "[1] London" in text
+        assert services.prefs.timezone_name == "Europe/London"
+        assert "Time zone: Europe/London (chosen in /settings)" in text
+        again = await chat(services, ["/tasks"])
+        assert "Which time zone" not in again
+    finally:
+        services.close()
