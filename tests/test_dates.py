@@ -457,3 +457,36 @@ def test_a_misspelled_day_or_month_is_asked_about_not_dropped(text: str) -> None
 @pytest.mark.parametrize("text", ["Call Bob on Maria", "Work on Sundance", "Report on sales"])
 def test_names_near_no_date_word_stay_titles(text: str) -> None:
     assert parse_task_text(text, NOW, BERLIN).due is None
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "rule"),
+    [
+        ("Team-Meeting jeden Montag 9 Uhr", "Team-Meeting", "FREQ=WEEKLY;BYDAY=MO"),
+        ("Miete monatlich am 1.", "Miete", "FREQ=MONTHLY"),
+        ("Payer le loyer chaque mois le 1er", "Payer le loyer", "FREQ=MONTHLY"),
+        ("Sauvegarde tous les vendredis", "Sauvegarde", "FREQ=WEEKLY;BYDAY=FR"),
+        ("Reunión cada lunes a las 10", "Reunión", "FREQ=WEEKLY;BYDAY=MO"),
+        ("Send report every other Tuesday", "Send report", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"),
+        ("Pay VAT monthly on the 10th, on a business day", "Pay VAT", None),
+    ],
+)
+def test_repeats_in_every_language(text: str, title: str, rule: str | None) -> None:
+    parsed = parse_task_text(text, NOW, BERLIN)
+    assert parsed.title == title
+    assert parsed.rule == rule or (rule is None and parsed.rule and "X-SHIFT" in parsed.rule)
+
+
+def test_a_business_day_repeat_moves_off_weekends_and_holidays() -> None:
+    from bot.dates import BusinessCalendar
+
+    rule = "FREQ=MONTHLY;BYMONTHDAY=10;X-SHIFT=NEXT-BUSINESS-DAY"
+    anchor = datetime(2027, 1, 10, 9)  # a Sunday
+    dates_ = [anchor]
+    for _ in range(4):
+        dates_.append(next_occurrence(rule, anchor, dates_[-1], BusinessCalendar("DE")))
+    assert [d.date().isoformat() for d in dates_[1:]] == [
+        "2027-02-10", "2027-03-10", "2027-04-12", "2027-05-10",
+    ]  # fmt: skip  # Apr 10 2027 is a Saturday
+    assert describe_rule(rule) == "monthly on the 10th, on a business day"
+    assert "X-SHIFT" not in ics_rule(rule, anchor)

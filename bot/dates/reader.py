@@ -333,6 +333,9 @@ def read_month_day(s: Scan, i: int) -> Hit | None:
     month = s.month_at(j)
     if month is None:
         return None
+    after = s.at(j + 1)
+    if after.isdigit() and int(after) <= 31 and i > 0 and s.at(i - 1) not in s.v.connectors:
+        return None  # "Task 1 Nov 26 9am": the 1 is the title's, the date is Nov 26
     return _finish_date(s, i, j + 1, int(day_match["d"]), month)
 
 

@@ -77,13 +77,65 @@ _UNIT_RULES = {
 
 
 def find_every(text: str) -> tuple[str, int, int] | None:
-    """The first "every …" or "monthly on the 15th" phrase in `text`: (rule, start, end)."""
+    """The first "every …" or "monthly on the 15th" phrase in `text`: (rule, start, end).
+
+    German, French and Spanish say it too: "jeden Montag", "chaque mois", "cada semana",
+    "monatlich", "tous les lundis".
+    """
     match = _EVERY_RE.search(text)
     rule = None if match is None else _every_rule(match)
     if match is None or rule is None:
         match = _ADVERB_DAY_RE.search(text)
         rule = None if match is None else match_adverb(match[0])
-    return None if match is None or rule is None else (rule, match.start(), match.end())
+    if match is None or rule is None:
+        return _find_every_elsewhere(text)
+    return rule, match.start(), match.end()
+
+
+_WD_OTHER = {
+    "montag": "MO", "dienstag": "TU", "mittwoch": "WE", "donnerstag": "TH", "freitag": "FR",
+    "samstag": "SA", "sonntag": "SU", "lundi": "MO", "mardi": "TU", "mercredi": "WE",
+    "jeudi": "TH", "vendredi": "FR", "samedi": "SA", "dimanche": "SU", "lunes": "MO",
+    "martes": "TU", "miercoles": "WE", "miércoles": "WE", "jueves": "TH", "viernes": "FR",
+    "sabado": "SA", "sábado": "SA", "domingo": "SU",
+}  # fmt: skip
+_UNIT_OTHER = {
+    "tag": "day", "woche": "week", "monat": "month", "quartal": "quarter", "jahr": "year",
+    "jour": "day", "semaine": "week", "mois": "month", "trimestre": "quarter", "an": "year",
+    "année": "year", "annee": "year", "día": "day", "dia": "day", "semana": "week",
+    "mes": "month", "año": "year", "ano": "year",
+}  # fmt: skip
+_ADVERB_OTHER = {
+    "täglich": "day", "taglich": "day", "wöchentlich": "week", "wochentlich": "week",
+    "monatlich": "month", "vierteljährlich": "quarter", "vierteljahrlich": "quarter",
+    "quartalsweise": "quarter", "jährlich": "year", "jahrlich": "year",
+    "quotidiennement": "day", "hebdomadairement": "week", "mensuellement": "month",
+    "trimestriellement": "quarter", "annuellement": "year", "diariamente": "day",
+    "semanalmente": "week", "mensualmente": "month", "trimestralmente": "quarter",
+    "anualmente": "year",
+}  # fmt: skip
+_OTHER_WORDS = "|".join(sorted([*_WD_OTHER, *_UNIT_OTHER], key=len, reverse=True))
+_EVERY_OTHER_RE = re.compile(
+    rf"\b(?:jeden|jede|jedes|chaque|tous\s+les|toutes\s+les|cada|todos\s+los|todas\s+las)"
+    rf"\s+(?P<word>{_OTHER_WORDS})(?:s|es|e|n)?(?![\w'’])"
+    rf"|\b(?P<adv>{'|'.join(_ADVERB_OTHER)})(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
+def _find_every_elsewhere(text: str) -> tuple[str, int, int] | None:
+    match = _EVERY_OTHER_RE.search(text)
+    if match is None:
+        return None
+    if match["adv"]:
+        rule = _build(*_UNIT_RULES[_ADVERB_OTHER[match["adv"].lower()]])
+    else:
+        word = match["word"].lower()
+        if word in _WD_OTHER:
+            rule = _build("WEEKLY", 1, byday=_WD_OTHER[word])
+        else:
+            rule = _build(*_UNIT_RULES[_UNIT_OTHER[word]])
+    return rule, match.start(), match.end()
 
 
 def match_adverb(phrase: str) -> str | None:

@@ -99,9 +99,13 @@ class TaskService:
             raise UserInputError(f"A task title needs 1 to {MAX_TITLE} characters.")
         when: dates.Due | None = None
         rule: str | None = None
-        if repeat:
-            rule = self._parse(f"task {repeat}" + (" today" if not due else "")).rule
-        if due:
+        if repeat and due:
+            rule = self._parse(f"task {repeat} today").rule  # the rule alone; the date follows
+            when = self._suggested(due)
+        elif repeat:  # "every monday" names its own first day
+            parsed = self._parse(f"task {repeat}")
+            when, rule = parsed.due, parsed.rule
+        elif due:
             when = self._suggested(due)
         if rule and when is None:
             raise DateError("When is it first due? Add a date, e.g. “… every quarter due Jan 31”.")
