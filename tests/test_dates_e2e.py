@@ -130,7 +130,9 @@ async def test_the_first_start_asks_for_a_zone_and_dates_say_theirs_until_then(
     asked = await say(botapi, "/start", "Which time zone")
     assert buttons(asked)[:3] == ["Berlin", "Vienna", "Zurich"] and "UTC" in buttons(asked)
     added = await say(botapi, "/add Call Bob tomorrow 9am", "Added")
-    assert "(UTC)" in str(added["text"])
+    assert str(added["text"]).count("(UTC)") == 1
+    listed = await say(botapi, "/tasks", "open task")
+    assert "Thu 26 Nov 09:00 (UTC)" in str(listed["text"])
     botapi.press_button(asked, text="Berlin", user_id=OWNER)
 
     def changed() -> list[str]:

@@ -108,7 +108,10 @@ class TaskCommands:
 
     def _line(self, task: Task) -> str:
         now = self.s.clock.now()
-        return task_line(task, self.s.prefs.tz, now, overdue=self.s.tasks.is_overdue(task, now))
+        line = task_line(task, self.s.prefs.tz, now, overdue=self.s.tasks.is_overdue(task, now))
+        if task.due_at is not None and not self.s.prefs.zone_chosen:
+            line += f" ({esc(self.s.prefs.timezone_name)})"  # until a zone is chosen
+        return line
 
     def _due(self, task: Task) -> str:
         return self._when(task.due_at, task.has_time)
@@ -126,8 +129,6 @@ class TaskCommands:
 
     def _added(self, task: Task, *, edit: bool = False) -> Reply:
         text = "Added: " + self._line(task)
-        if task.due_at is not None and not self.s.prefs.zone_chosen:
-            text += f" ({esc(self.s.prefs.timezone_name)})"
         return Reply(text, buttons=(task_buttons(task),), edit=edit)
 
     async def press_date_choice(self, cb: Callback) -> list[Reply]:
