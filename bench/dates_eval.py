@@ -119,6 +119,31 @@ def dateparser_share(cases: list[dict[str, str]]) -> tuple[dict[str, float], lis
     return {k: c["right"] / sum(c.values()) for k, c in right.items()}, ms
 
 
+def dateutil_share(cases: list[dict[str, str]]) -> dict[str, float]:
+    """The same set through python-dateutil's ``parser.parse(fuzzy=True)``, for comparison."""
+    from dateutil import parser
+
+    right: dict[str, Counter[str]] = defaultdict(Counter)
+    for case in cases:
+        if case["expect"] in ("ask", "none"):
+            continue
+        ctx = context(case)
+        try:
+            got: datetime | None = parser.parse(
+                case["text"], fuzzy=True, default=ctx.now.replace(hour=0, minute=0),
+                dayfirst=ctx.order == "DMY",
+            )  # fmt: skip
+        except (ValueError, OverflowError):
+            got = None
+        want = case["expect"]
+        ok = got is not None and (
+            f"{got:%Y-%m-%d %H:%M}" == want if " " in want else f"{got:%Y-%m-%d}" == want
+        )
+        for key in ("all", f"lang:{case['lang']}"):
+            right[key]["right" if ok else "other"] += 1
+    return {k: c["right"] / sum(c.values()) for k, c in right.items()}
+
+
 def add_parse_ms(cases: list[dict[str, str]], rounds: int = 3) -> list[float]:
     """Milliseconds of the whole /add parse (title, repeat, @name, date) per phrase."""
     from zoneinfo import ZoneInfo
@@ -162,4 +187,7 @@ def rows() -> list[Row]:
     out.append(Row(section, "for comparison: dateparser search_dates, right (en/de/fr/es)",
                    " / ".join(f"{theirs[f'lang:{k}']:.0%}" for k in LANGUAGES)))  # fmt: skip
     out.append(Row(section, "for comparison: dateparser search_dates, p50 / p95", base.text()))
+    fuzzy = dateutil_share(cases)
+    out.append(Row(section, "for comparison: dateutil parse(fuzzy=True), right (en/de/fr/es)",
+                   " / ".join(f"{fuzzy[f'lang:{k}']:.0%}" for k in LANGUAGES)))  # fmt: skip
     return out
