@@ -182,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge rows")
     parser.add_argument("--save", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--only", choices=["dates"], help="run only this section")
     args = parser.parse_args(argv)
+    if args.only == "dates":
+        from bench import dates_eval
+
+        print_table(dates_eval.rows(), "microdesk benchmarks (dates only)")
+        return 0
     quick = args.quick
     rounds, burst, bursts = (30, 100, 1) if quick else (200, 500, 3)
     started = time.perf_counter()
@@ -225,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     rows += scale_rows(big)
     rows += team_rows(crew)
     rows += start_rows(start_floor, starts, restarts)
+    from bench import dates_eval
+
+    rows += dates_eval.rows()
     if know is not None:
         rows += knowledge_rows(know)
     minutes = (time.perf_counter() - started) / 60

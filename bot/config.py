@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.dates.business import check_country
+from bot.dates.model import ORDERS
+from bot.dates.words import SUPPORTED
 from bot.errors import SettingsError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -54,6 +57,31 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    LANGUAGES: str = "en,de,fr,es"
+    COUNTRY: str = ""
+    DATE_ORDER: str = ""
+
+    @field_validator("LANGUAGES")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        codes = [code.strip().lower() for code in value.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in SUPPORTED]
+        if unknown or not codes:
+            raise ValueError(f"use a comma-separated list of {', '.join(SUPPORTED)}")
+        return ",".join(codes)
+
+    @field_validator("COUNTRY")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return check_country(value) if value.strip() else ""
+
+    @field_validator("DATE_ORDER")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and value not in ORDERS:
+            raise ValueError(f"use one of {', '.join(ORDERS)}")
+        return value
 
     @field_validator("TIMEZONE")
     @classmethod
@@ -109,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def briefing_time(self) -> time:
         return parse_hhmm(self.BRIEFING_TIME)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.LANGUAGES.split(","))
 
     @property
     def database_url(self) -> str:

@@ -30,6 +30,8 @@ ACTIONS: dict[str, int] = {
     "ks": 1,  # a contractor's Snooze: show the choices within the owner's limit
     "kz": 2,  # a contractor's snooze by a preset: id, preset
     "kf": 1,  # the owner fetches the file a contractor sent with a note: team event id
+    "dq": 2,  # date question answered: question stamp, index of the reading (last: no date)
+    "zs": 1,  # time zone chosen from the first-start list: the zone's name
 }
 
 
