@@ -147,7 +147,7 @@ async def test_a_wrong_key_or_a_missing_model_is_named(
 async def test_a_missing_owner_id_is_named(tmp_path: Path, good: dict[str, str]) -> None:
     found = await check(loader(tmp_path, good, OWNER_TELEGRAM_ID=""))
     assert failing(found) == ["owner id"]
-    assert "@userinfobot" in found["owner id"].fix
+    assert "microdesk setup" in found["owner id"].fix
 
 
 async def test_a_damaged_database_file_is_named(tmp_path: Path, good: dict[str, str]) -> None:

@@ -365,7 +365,7 @@ def check_owner(settings: Settings) -> Check:
         return passed(name, f"the bot answers only user {settings.OWNER_TELEGRAM_ID}")
     if settings.TELEGRAM_BOT_TOKEN is None:
         return skipped(name, "not set: only needed for Telegram")
-    fix = "message @userinfobot to learn your numeric id, and set OWNER_TELEGRAM_ID in .env"
+    fix = "run `microdesk setup`: it pairs your Telegram account and sets OWNER_TELEGRAM_ID"
     return failed(name, "OWNER_TELEGRAM_ID is not set: the bot refuses to start", fix)
 
 
