@@ -190,15 +190,17 @@ _PLAIN_FOR = {
 
 
 class BadSettings(SettingsError):
-    """Every bad setting at once; ``str()`` is the first, ``problems`` all of them."""
+    """Every bad setting at once; ``str()`` names the first, ``problems`` has them all as
+    (setting, what is wrong with it)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems[0])
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        name, message = problems[0]
+        super().__init__(f"Bad setting {name}: {message}")
         self.problems = problems
 
 
-def plain_problem(err: Mapping[str, Any]) -> str:
-    """One pydantic error as 'Bad setting NAME: what is wrong', never pydantic's own wording."""
+def plain_problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error as (setting, what is wrong), never in pydantic's own wording."""
     name = ".".join(str(p) for p in err["loc"]) or "settings"
     kind = str(err.get("type", ""))
     if kind == "value_error":
@@ -209,7 +211,7 @@ def plain_problem(err: Mapping[str, Any]) -> str:
         message = _PLAIN[kind].format(**(err.get("ctx") or {}))
     else:
         message = "has a value that cannot be used"
-    return f"Bad setting {name}: {message}"
+    return name, message
 
 
 class _FromMapping(Settings):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from alembic.migration import MigrationContext
@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Settings, load_settings
+from bot.config import BadSettings, Settings, load_settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import SettingsError
 
@@ -67,10 +67,14 @@ async def run_checks(
     """Every check, in order; only the settings check when the settings do not load."""
     try:
         settings = load()
+    except BadSettings as exc:
+        return [failed(name, problem, _SETTING_FIX) for name, problem in exc.problems]
     except SettingsError as exc:
-        return [failed("settings", str(exc), "correct it in .env (see .env.example)")]
+        return [failed("settings", str(exc), _SETTING_FIX)]
     found = [
         passed("settings", "loaded"),
+        *check_urls(settings),
+        check_zone(settings),
         check_data_dir(settings.DATA_DIR),
         check_database(settings.database_url),
         check_disk(settings.DATA_DIR, min_free_bytes),
@@ -84,6 +88,9 @@ async def run_checks(
     return scrub(found, settings.secrets())
 
 
+_SETTING_FIX = "correct it in .env (see .env.example), or run `microdesk setup`"
+
+
 def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
     """The checks with every secret replaced, whatever a check put in its text."""
 
@@ -93,6 +100,87 @@ def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
         return value
 
     return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
+
+
+# --- values -------------------------------------------------------------------------------------
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram calls
+
+
+def check_urls(settings: Settings) -> list[Check]:
+    """Every *_URL setting that is set: a full http(s) address, each with its own rules."""
+    verdicts = [
+        judge_url(name, value)
+        for name in sorted(type(settings).model_fields)
+        if name.endswith("_URL") and name != "DATABASE_URL"
+        for value in [getattr(settings, name)]
+        if isinstance(value, str) and value
+    ]
+    bad = [v for v in verdicts if not v.ok]
+    if bad or not verdicts:
+        return bad
+    return [passed("addresses", f"{', '.join(v.name for v in verdicts)}: well-formed")]
+
+
+def judge_url(name: str, value: str) -> Check:
+    """One URL setting, in words; the URL is shown without user name or password."""
+    parts, shown = urlsplit(value), _without_credentials(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return failed(name, "is not a web address", f"set {name} to a full URL, https://…")
+    if " " in value:
+        return failed(name, f"{shown} contains a space", f"remove the space from {name}")
+    if name == "TELEGRAM_API_BASE_URL" and "/bot" in parts.path:
+        root = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        fix = f"set {name} to the server's root only: {root}"
+        return failed(name, "includes the /bot… part of a method's address (and the token)", fix)
+    if name == "WEBHOOK_URL":
+        return _judge_webhook(parts, shown)
+    return passed(name, f"{shown} is a well-formed address")
+
+
+def _judge_webhook(parts: SplitResult, shown: str) -> Check:
+    name = "WEBHOOK_URL"
+    if parts.scheme != "https":
+        return failed(name, f"{shown} is not HTTPS: Telegram calls HTTPS addresses only", _PROXY)
+    if parts.port is not None and parts.port not in WEBHOOK_PORTS:
+        detail = f"{shown} uses port {parts.port}: Telegram calls only ports 443, 80, 88 and 8443"
+        return failed(name, detail, _PROXY)
+    return passed(name, f"{shown} is an HTTPS address Telegram can call")
+
+
+_PROXY = "put an HTTPS proxy in front (README: Webhook mode) and use its public https:// URL"
+
+
+def check_zone(settings: Settings) -> Check:
+    """The zone in force and where it came from: /settings (stored), else TIMEZONE."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    stored = _stored_zone(settings.database_url)
+    zone, origin = (stored, "chosen in /settings") if stored else (settings.TIMEZONE, "TIMEZONE")
+    try:
+        local = datetime.now(ZoneInfo(zone)).strftime("%H:%M")
+    except (KeyError, ValueError):
+        return failed("time zone", f"{zone!r} ({origin}) is not a zone", "send /settings timezone")
+    return passed("time zone", f"{zone} ({origin}): it is {local} there")
+
+
+def _stored_zone(url: str) -> str | None:
+    """The zone the owner chose with /settings, read without changing anything."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
+            return None
+        engine = create_engine(url, **_timeout_args(parsed.get_backend_name() == "sqlite"))
+        try:
+            with engine.connect() as conn:
+                query = text("SELECT value FROM settings WHERE key = 'timezone'")
+                value = conn.execute(query).scalar()
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ImportError):
+        return None  # the database check says what is wrong
+    return str(value) if value else None
 
 
 # --- files ----------------------------------------------------------------------------------------
