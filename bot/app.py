@@ -14,6 +14,7 @@ from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
 from bot.llm.usage import UsageLedger
 from bot.services.assistant import RuleAssistant
+from bot.services.audit import AuditLog
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
 from bot.services.client_drafts import ReplyDrafter
@@ -38,6 +39,7 @@ class Services:
     clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
+    audit: AuditLog
     prefs: Preferences
     tasks: TaskService
     briefing: BriefingService
@@ -72,8 +74,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     engine = make_engine(settings.database_url)
     migrate(engine)
     sessions = session_factory(engine)
-    prefs = Preferences(sessions, settings)
-    tasks = TaskService(sessions, clock, prefs)
+    audit = AuditLog(sessions, clock)
+    prefs = Preferences(sessions, settings, audit)
+    tasks = TaskService(sessions, clock, prefs, audit)
     proposals = ProposalService(sessions, clock, tasks)
     clients = ClientService(sessions, clock, prefs, settings.OWNER_TELEGRAM_ID)
     drafts = ReplyDrafter(sessions, clock, clients, proposals)
@@ -82,6 +85,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock,
         engine=engine,
         sessions=sessions,
+        audit=audit,
         prefs=prefs,
         tasks=tasks,
         briefing=BriefingService(sessions, clock, prefs, tasks),
@@ -91,10 +95,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         usage=UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET),
         inbox=Inbox(engine, relaxed_engine(engine), clock),
         knowledge=build_knowledge(settings, sessions, clock),
-        backups=BackupService(settings, clock, sessions, prefs),
+        backups=BackupService(settings, clock, sessions, prefs, audit),
         clients=clients,
         drafts=drafts,
-        replies=ReplyDelivery(proposals, clients, drafts),
+        replies=ReplyDelivery(proposals, clients, drafts, audit),
         outbox=OutboxService(sessions, clock),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
