@@ -26,6 +26,7 @@ ACTIONS: dict[str, int] = {
     "pe": 1,  # proposal edit
     "pr": 1,  # proposal reject
     "ca": 1,  # client reply approve: sent into the client chat (bot.commands.clients)
+    "dp": 1,  # /docs: the document list from this offset
     "au": 2,  # audit log page: area ('-' for all), entries older than this id
 }
 
