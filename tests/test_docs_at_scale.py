@@ -76,7 +76,7 @@ async def test_skips_are_counted_per_kind_and_docs_is_paged(
         shown = page["text"].splitlines()[0]
         botapi.press_button(page, text="More ▸", user_id=OWNER)
         await botapi.wait_for(
-            lambda: botapi.bot_messages(OWNER)[-1]["text"].splitlines()[0] != shown
+            lambda shown=shown: botapi.bot_messages(OWNER)[-1]["text"].splitlines()[0] != shown
         )
     assert len(seen) == len(set(seen)) == PAGES + PICTURES + 1
 
