@@ -47,6 +47,15 @@ class GeneralCommands:
             Reply(
                 f"Time zone: <b>{esc(prefs.timezone_name)}</b>\n"
                 f"Daily briefing: <b>{prefs.briefing_time.strftime('%H:%M')}</b>\n"
-                f"AI drafting: <b>{'on' if self.s.settings.llm_enabled else 'off'}</b>"
+                f"AI: <b>{'on' if self.s.settings.llm_enabled else 'off'}</b>\n"
+                f"Drafting replies to clients: <b>{self._drafting()}</b> (/autodraft on|off)"
             )
         ]
+
+    def _drafting(self) -> str:
+        """The same switch /autodraft shows, and whether it can draft now."""
+        if not self.s.clients.autodraft:
+            return "off"
+        return (
+            "on" if self.s.settings.llm_enabled else "on, but AI is off: no drafts until it is on"
+        )
