@@ -15,12 +15,19 @@ from pathlib import Path
 
 
 class TerminalDriver:
-    """`python -m bot ARGS` in `cwd`, its stdin typed by the test, its output read as it comes."""
+    """`python -m bot ARGS` (or `command`) in `cwd`, its stdin typed by the test, its output
+    read as it comes."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cwd: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args],
+            [*(command or [sys.executable, "-m", "bot"]), *args],
             cwd=cwd,
             env={**base, **(env or {}), "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.PIPE,
