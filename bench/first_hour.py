@@ -37,7 +37,8 @@ async def first_hour(repo: Path, work: Path) -> dict[str, float]:
     marks: dict[str, float] = {}
     started = time.monotonic()
     clone = work / "microdesk"
-    subprocess.run(["git", "clone", "--quiet", str(repo), str(clone)], check=True)
+    cloning = ["git", "clone", "--quiet", str(repo), str(clone)]
+    await asyncio.to_thread(subprocess.run, cloning, check=True)
     async with FakeBotAPI(token=TOKEN) as api:
         env = {"TELEGRAM_API_BASE_URL": api.base_url}
         start = [str(clone / "scripts" / "start")]
@@ -78,9 +79,8 @@ def main() -> None:
         print(f"{what:>22}: {seconds:6.1f} s")
     total = marks["first /add answered"]
     verdict = "pass" if total <= TARGET_SECONDS else "MISS"
-    print(
-        f"fresh clone to a first /add answered: {total:.1f} s (target {TARGET_SECONDS:.0f} s) {verdict}"
-    )
+    target = f"target {TARGET_SECONDS:.0f} s"
+    print(f"fresh clone to a first /add answered: {total:.1f} s ({target}) {verdict}")
 
 
 if __name__ == "__main__":
