@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FrozenClock
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.setup.envfile import EnvFile
 from bot.setup.pairing import PairingCode
 from bot.setup.telegram import BotApi
@@ -99,7 +99,7 @@ async def test_a_first_run_pairs_the_owner_and_writes_every_answer(tmp_path: Pat
     assert Path("my-documents") == settings.KNOWLEDGE_DIR
 
 
-def load_settings_from(folder: Path) -> object:
+def load_settings_from(folder: Path) -> Settings:
     values = EnvFile.read(folder / ".env").values()
     return load_settings(values)
 
