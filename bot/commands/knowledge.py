@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from bot.commands import callbacks
 from bot.commands.callbacks import Callback
 from bot.commands.reply import Button, Reply, bold, esc
-from bot.services.knowledge import DocStatus, Passage
-from bot.services.knowledge_index import Progress
-from bot.services.links import LinkGuard
+from bot.services.knowledge.index import Progress
+from bot.services.knowledge.service import DocStatus, Passage
+from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -13,7 +13,7 @@ from bot.app import Services
 if TYPE_CHECKING:  # rich loads only when a verb prints, not for every start of the bot
     from rich.console import Console
 
-    from bot.services.knowledge_ingest import DocResult
+    from bot.services.knowledge.ingest import DocResult
 
 KNOWLEDGE_VERBS = ("ingest", "ask")
 SHOWN_FAILURES = 20
