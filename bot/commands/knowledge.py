@@ -12,7 +12,6 @@ from bot.commands.callbacks import Callback
 from bot.commands.reply import Button, Reply, bold, esc
 from bot.services.knowledge.index import Progress
 from bot.services.knowledge.service import DocStatus, Passage
-from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -38,7 +37,7 @@ KINDS = {
 class KnowledgeCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.command("ask", "answer from your documents, with sources", self.ask)

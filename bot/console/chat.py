@@ -8,7 +8,6 @@ as they come due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -20,6 +19,7 @@ from rich.text import Text
 from bot.app import Services
 from bot.commands.build import build_conversation
 from bot.commands.reply import Button, Reply
+from bot.services.delivery.loop import Loops
 
 STYLES = {
     "b": "bold",
@@ -90,6 +90,8 @@ class ConsoleChat:
         self.tick_seconds = tick_seconds
         self.buttons: list[Button] = []
         self._prompting = False  # the prompt is shown, waiting for the owner's line
+        # the same supervised tick as in Telegram; client chats (drafting) are Telegram's only
+        self.loops = Loops(self.tick, None, tick_seconds)
         self._indexing: asyncio.Task[None] | None = None
 
     def show(self, reply: Reply) -> None:
@@ -119,8 +121,11 @@ class ConsoleChat:
                 "press it, Ctrl-D to leave."
             )
         )
-        await self._tick_once()  # the briefing due at start comes before the first prompt
-        ticker = asyncio.create_task(self._tick_forever())
+        try:
+            await self.tick()  # the briefing due at start comes before the first prompt
+        except Exception:
+            log.exception("scheduled send failed; trying again on the next round")
+        self.loops.start(delay=self.tick_seconds)
         if self.s.settings.KNOWLEDGE_DIR.is_dir():  # new or changed documents, in the background
             self._indexing = asyncio.create_task(self._index_quietly())
         try:
@@ -139,9 +144,7 @@ class ConsoleChat:
                     for reply in await self.handle(line):
                         self.show(reply)
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            await self.loops.stop()
 
     async def _index_quietly(self) -> None:
         try:
@@ -149,18 +152,13 @@ class ConsoleChat:
         except Exception:
             log.exception("reading the knowledge folder failed")
 
-    async def _tick_once(self) -> None:
-        await self.conversation.briefing.send_due(self._show_due)
+    async def tick(self) -> int:
+        """One scheduler tick: what is due is printed (above a fresh prompt)."""
+        return await self.conversation.run_tick(self._show_due)
 
     async def _show_due(self, reply: Reply) -> None:
-        """A reminder or briefing that came due: printed above a fresh prompt."""
         if self._prompting:
             self.console.print()  # off the line the owner is typing on
         self.show(reply)
         if self._prompting:
             self.console.print(PROMPT, end="")
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_seconds)
-            await self._tick_once()
