@@ -12,6 +12,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
+from bot.services.audit import AuditLog
 from bot.services.backup.service import BackupService
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.replies import ReplyDelivery
@@ -44,6 +45,7 @@ class Services:
     clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
+    audit: AuditLog  # every change, with who made it: audit.record(by, area, action, detail)
     prefs: Preferences
     tasks: TaskService
     briefing: BriefingService
@@ -92,8 +94,9 @@ def build_services(
     engine = make_engine(settings.database_url)
     migrate(engine)
     sessions = session_factory(engine)
-    prefs = Preferences(sessions, settings)
-    tasks = TaskService(sessions, clock, prefs)
+    audit = AuditLog(sessions, clock)
+    prefs = Preferences(sessions, settings, audit)
+    tasks = TaskService(sessions, clock, prefs, audit)
     proposals = ProposalService(sessions, clock, tasks)
     clients = ClientService(sessions, clock, prefs, settings.OWNER_TELEGRAM_ID)
     drafts = ReplyDrafter(sessions, clock, clients, proposals)
@@ -101,9 +104,9 @@ def build_services(
     knowledge = build_knowledge(settings, sessions, clock)
     scheduler = SchedulerService(sessions, clock, prefs)
     outbox = OutboxService(sessions, clock)
-    backups = BackupService(settings, clock, sessions, prefs)
+    backups = BackupService(settings, clock, sessions, prefs, audit)
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
-    replies = ReplyDelivery(proposals, clients, drafts)
+    replies = ReplyDelivery(proposals, clients, drafts, audit)
     team = TeamService(sessions, clock, tasks, prefs, settings.OWNER_TELEGRAM_ID)
     llm, ai = None, None
     if settings.llm_enabled:
@@ -115,6 +118,7 @@ def build_services(
         clock=clock,
         engine=engine,
         sessions=sessions,
+        audit=audit,
         prefs=prefs,
         tasks=tasks,
         briefing=BriefingService(sessions, clock, prefs, tasks),

@@ -6,12 +6,14 @@ Nothing else in the project reads ``os.environ``. A bad value fails at start wit
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -23,6 +25,13 @@ from bot.errors import SettingsError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook's secret_token accepts
+# BotFather's tokens: the bot's numeric id, a colon, ~35 letters, digits, _ and -
+BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+BAD_TOKEN = (
+    "this is not a bot token: BotFather's tokens look like 7123456789:AAH… (digits, a colon, "
+    "then about 35 letters and digits); copy the whole token again"
+)
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 def parse_hhmm(value: str) -> time:
@@ -89,7 +98,24 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from exc
+            raise ValueError(unknown_zone(value)) from exc
+        return value
+
+    @field_validator("TELEGRAM_BOT_TOKEN")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError(BAD_TOKEN)
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("OWNER_TELEGRAM_ID")
+    @classmethod
+    def _owner(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(
+                "that is a group's or channel's id; use your own numeric user id "
+                "(`microdesk setup` finds it for you)"
+            )
         return value
 
     @field_validator("BRIEFING_TIME")
@@ -157,6 +183,55 @@ class Settings(BaseSettings):
         return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
 
 
+def unknown_zone(value: str) -> str:
+    """One sentence for a zone name that is not in the zone database, with a close match."""
+    close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "e.g. Europe/Berlin or America/New_York"
+    return f"unknown IANA time zone {value[:40]!r}: {hint}"
+
+
+# pydantic's wording, per error type, in words an owner reads (the setting's name comes first)
+_PLAIN = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "string_type": "must be text",
+    "missing": "is missing",
+}
+_PLAIN_FOR = {
+    ("OWNER_TELEGRAM_ID", "int_parsing"): (
+        "must be your numeric Telegram user id (digits only, like 123456789); "
+        "`microdesk setup` finds it for you"
+    ),
+}
+
+
+class BadSettings(SettingsError):
+    """Every bad setting at once; ``str()`` names the first, ``problems`` has them all as
+    (setting, what is wrong with it)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        name, message = problems[0]
+        super().__init__(f"Bad setting {name}: {message}")
+        self.problems = problems
+
+
+def plain_problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error as (setting, what is wrong), never in pydantic's own wording."""
+    name = ".".join(str(p) for p in err["loc"]) or "settings"
+    kind = str(err.get("type", ""))
+    if kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+    elif (name, kind) in _PLAIN_FOR:
+        message = _PLAIN_FOR[(name, kind)]
+    elif kind in _PLAIN:
+        message = _PLAIN[kind].format(**(err.get("ctx") or {}))
+    else:
+        message = "has a value that cannot be used"
+    return name, message
+
+
 class _FromMapping(Settings):
     """Settings from a mapping alone: no environment, no `.env` (what tests pass is all)."""
 
@@ -172,6 +247,11 @@ class _FromMapping(Settings):
         return (init_settings,)
 
 
+def environment_values() -> dict[str, str]:
+    """The settings given as environment variables (they win over `.env`), unvalidated."""
+    return {name: os.environ[name] for name in Settings.model_fields if name in os.environ}
+
+
 def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = True) -> Settings:
     """Settings from a mapping (tests) or the environment and `.env` (the app).
 
@@ -183,7 +263,4 @@ def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = T
             return _FromMapping(**values)
         return Settings(_env_file=".env" if env_file else None)  # type: ignore[call-arg]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "settings"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"Bad setting {name}: {message}") from None
+        raise BadSettings([plain_problem(err) for err in exc.errors()]) from None

@@ -173,12 +173,15 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_csv_lists_every_task_in_local_time(services: Services, clock: FrozenClock) -> None:
+def test_csv_lists_every_task_and_its_done_history_in_local_time(
+    services: Services, clock: FrozenClock
+) -> None:
     vat = services.tasks.add("File VAT return every quarter due Jan 31")
     invoice = services.tasks.add("Send invoice to Acme @maria tomorrow 3pm")
     services.tasks.add('=HYPERLINK(1) plan 💶, "quoted"')
     clock.advance(timedelta(hours=2))
     services.tasks.complete(invoice.id)
+    services.tasks.complete(vat.id)  # rolls to Apr 30; Jan 31 is history
     data = export.export_all(services.sessions, services.prefs.tz, clock.now()).csv
     rows = csv_rows(data)
     assert list(rows[0]) == list(export.CSV_COLUMNS)
@@ -186,19 +189,22 @@ def test_csv_lists_every_task_in_local_time(services: Services, clock: FrozenClo
         "id": str(vat.id),
         "title": "File VAT return",
         "assignee": "",
-        "due": "2027-01-31",
+        "due_date": "2027-01-31",
+        "due_time": "",
         "repeat": "every quarter",
-        "status": "open",
+        "status": "done",
         "created": "2026-11-25 11:00",
-        "done": "",
+        "done": "2026-11-25 13:00",
     }
-    assert (rows[1]["due"], rows[1]["status"], rows[1]["done"]) == (
-        "2026-11-26 15:00",
+    assert (rows[1]["due_date"], rows[1]["status"], rows[1]["done"]) == ("2027-04-30", "open", "")
+    assert (rows[2]["due_date"], rows[2]["due_time"], rows[2]["status"], rows[2]["done"]) == (
+        "2026-11-26",
+        "15:00",
         "done",
         "2026-11-25 13:00",
     )
-    assert rows[1]["assignee"] == "maria"
-    assert rows[2]["title"] == '\'=HYPERLINK(1) plan 💶, "quoted"' and rows[2]["due"] == ""
+    assert rows[2]["assignee"] == "maria" and len(rows) == 4  # the done invoice once, not twice
+    assert rows[3]["title"] == '\'=HYPERLINK(1) plan 💶, "quoted"' and rows[3]["due_date"] == ""
 
 
 # --- /export over the fake Bot API ------------------------------------------------------------

@@ -40,6 +40,7 @@ class BackupCommands:
                     f"the server in the backups folder as {esc(name)}."
                 )
             ]
-        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {name}"
+        where = info.path.absolute()
+        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {where}"
         content = await asyncio.to_thread(info.path.read_bytes)
         return [Reply(esc(caption), document=Document(name, content, caption))]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.commands.assistant import AssistantCommands
+from bot.commands.audit import AuditCommands
 from bot.commands.backup import BackupCommands
 from bot.commands.business import BusinessCommands
 from bot.commands.clients import ClientCommands
@@ -53,6 +54,7 @@ def build_conversation(services: Services) -> Conversation:
     ExportCommands(services).register(router)
     cards = ProposalCommands(services)
     cards.register(router)
+    AuditCommands(services).register(router)
     knowledge = KnowledgeCommands(services)
     knowledge.register(router)
     AssistantCommands(services, cards, knowledge).register(router)

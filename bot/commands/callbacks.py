@@ -32,6 +32,8 @@ ACTIONS: dict[str, int] = {
     "kf": 1,  # the owner fetches the file a contractor sent with a note: team event id
     "dq": 2,  # date question answered: question stamp, index of the reading (last: no date)
     "zs": 1,  # time zone chosen from the first-start list: the zone's name
+    "dp": 1,  # /docs: the document list from this offset
+    "au": 2,  # audit log page: area ('-' for all), entries older than this id
 }
 
 

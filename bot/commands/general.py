@@ -115,7 +115,16 @@ class GeneralCommands:
             f"Dates: {esc(settings.LANGUAGES)}; numeric order <b>{order or 'ask'}</b> "
             f"({esc(order_from)}); holidays: {esc(country)}\n"
             f"Daily briefing: <b>{prefs.briefing_time.strftime('%H:%M')}</b>\n"
-            f"AI drafting: <b>{'on' if settings.llm_enabled else 'off'}</b>\n"
+            f"AI: <b>{'on' if settings.llm_enabled else 'off'}</b>\n"
+            f"Drafting replies to clients: <b>{self._drafting()}</b> (/autodraft on|off)\n"
             f"Team news: <b>{'instant' if self.s.team.instant() else 'in the briefing'}</b>; "
             f"contractors may snooze up to <b>{days(self.s.team.snooze_days())}</b>"
+        )
+
+    def _drafting(self) -> str:
+        """The same switch /autodraft shows, and whether it can draft now."""
+        if not self.s.clients.autodraft:
+            return "off"
+        return (
+            "on" if self.s.settings.llm_enabled else "on, but AI is off: no drafts until it is on"
         )

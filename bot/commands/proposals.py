@@ -32,7 +32,6 @@ class ProposalCommands:
 
     def register(self, router: Router) -> None:
         router.command("pending", "AI proposals waiting for your decision", self.pending)
-        router.command("audit", "recent actions: proposed, approved, executed", self.audit)
         router.on_callback("pa", self.press_approve)
         router.on_callback("pe", self.press_edit)
         router.on_callback("pr", self.press_reject)
@@ -115,19 +114,6 @@ class ProposalCommands:
         if not rows:
             return [Reply("No proposals waiting for you.")]
         return [self.card(row) for row in rows]
-
-    async def audit(self, args: str) -> list[Reply]:
-        """The latest recorded actions."""
-        entries = self.s.proposals.audit(20)
-        if not entries:
-            return [Reply("Nothing recorded yet.")]
-        tz, now = self.s.prefs.tz, self.s.clock.now()
-        lines = ["<b>Recent actions</b>"]
-        for e in entries:
-            ref = f" #{e.proposal_id}" if e.proposal_id else ""
-            detail = f" — {esc(e.detail)}" if e.detail else ""
-            lines.append(f"{when(e.at, True, tz, now)} · {e.actor} · {esc(e.action)}{ref}{detail}")
-        return [Reply("\n".join(lines))]
 
     async def press_approve(self, cb: Callback) -> list[Reply]:
         outcome = self.s.proposals.approve(cb.int_arg())

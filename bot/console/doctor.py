@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from alembic.migration import MigrationContext
@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Settings, load_settings
+from bot.config import BadSettings, Settings, load_settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import SettingsError
 from bot.llm.completion import Usage
@@ -70,10 +70,14 @@ async def run_checks(
     """Every check, in order; only the settings check when the settings do not load."""
     try:
         settings = load()
+    except BadSettings as exc:
+        return [failed(name, problem, _SETTING_FIX) for name, problem in exc.problems]
     except SettingsError as exc:
-        return [failed("settings", str(exc), "correct it in .env (see .env.example)")]
+        return [failed("settings", str(exc), _SETTING_FIX)]
     found = [
         passed("settings", "loaded"),
+        *check_urls(settings),
+        check_zone(settings),
         check_data_dir(settings.DATA_DIR),
         check_database(settings.database_url),
         check_disk(settings.DATA_DIR, min_free_bytes),
@@ -81,11 +85,13 @@ async def run_checks(
         await check_llm(settings),
         await check_telegram(settings, transport),
         check_owner(settings),
-        check_zone(settings),
     ]
     if settings.WEBHOOK_URL is not None:
         found.append(await check_webhook(settings, transport))
     return scrub(found, settings.secrets())
+
+
+_SETTING_FIX = "correct it in .env (see .env.example), or run `microdesk setup`"
 
 
 def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
@@ -97,6 +103,55 @@ def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
         return value
 
     return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
+
+
+# --- values -------------------------------------------------------------------------------------
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram calls
+
+
+def check_urls(settings: Settings) -> list[Check]:
+    """Every *_URL setting that is set: a full http(s) address, each with its own rules."""
+    verdicts = [
+        judge_url(name, value)
+        for name in sorted(type(settings).model_fields)
+        if name.endswith("_URL") and name != "DATABASE_URL"
+        for value in [getattr(settings, name)]
+        if isinstance(value, str) and value
+    ]
+    bad = [v for v in verdicts if not v.ok]
+    if bad or not verdicts:
+        return bad
+    return [passed("addresses", f"{', '.join(v.name for v in verdicts)}: well-formed")]
+
+
+def judge_url(name: str, value: str) -> Check:
+    """One URL setting, in words; the URL is shown without user name or password."""
+    parts, shown = urlsplit(value), _without_credentials(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return failed(name, "is not a web address", f"set {name} to a full URL, https://…")
+    if " " in value:
+        return failed(name, f"{shown} contains a space", f"remove the space from {name}")
+    if name == "TELEGRAM_API_BASE_URL" and "/bot" in parts.path:
+        root = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        fix = f"set {name} to the server's root only: {root}"
+        return failed(name, "includes the /bot… part of a method's address (and the token)", fix)
+    if name == "WEBHOOK_URL":
+        return _judge_webhook(parts, shown)
+    return passed(name, f"{shown} is a well-formed address")
+
+
+def _judge_webhook(parts: SplitResult, shown: str) -> Check:
+    name = "WEBHOOK_URL"
+    if parts.scheme != "https":
+        return failed(name, f"{shown} is not HTTPS: Telegram calls HTTPS addresses only", _PROXY)
+    if parts.port is not None and parts.port not in WEBHOOK_PORTS:
+        detail = f"{shown} uses port {parts.port}: Telegram calls only ports 443, 80, 88 and 8443"
+        return failed(name, detail, _PROXY)
+    return passed(name, f"{shown} is an HTTPS address Telegram can call")
+
+
+_PROXY = "put an HTTPS proxy in front (README: Webhook mode) and use its public https:// URL"
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -167,22 +222,23 @@ def _inspect_database(engine: Engine, sqlite: bool) -> Check:
             verdict = str(conn.execute(text("PRAGMA integrity_check")).scalar())
             if verdict != "ok":
                 return failed("database", f"damaged: {verdict[:120]}", _RESTORE)
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = set(MigrationContext.configure(conn).get_current_heads())
     return _revision_check(current)
 
 
-def _revision_check(current: str | None) -> Check:
-    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
-    if current in heads:
-        return passed("database", f"opens, schema up to date (revision {current}), no damage")
-    if current is None:
-        return failed("database", "opens, but has no microdesk tables", _START)
+def _revision_check(current: set[str]) -> Check:
+    """The database's revisions (one per branch of the migrations) against this version's."""
     script = ScriptDirectory(str(MIGRATIONS))
+    shown = ", ".join(sorted(current))
+    if current == set(script.get_heads()):
+        return passed("database", f"opens, schema up to date (revision {shown}), no damage")
+    if not current:
+        return failed("database", "opens, but has no microdesk tables", _START)
     known = {rev.revision for rev in script.walk_revisions()}
-    if current not in known:
-        detail = f"its schema (revision {current}) is newer than this version of microdesk"
+    if not current <= known:
+        detail = f"its schema (revision {shown}) is newer than this version of microdesk"
         return failed("database", detail, "upgrade microdesk (git pull, then ./scripts/start)")
-    return failed("database", f"schema at revision {current}, this version needs more", _START)
+    return failed("database", f"schema at revision {shown}, this version needs more", _START)
 
 
 def _database_error(exc: SQLAlchemyError, sqlite: bool) -> Check:
@@ -385,7 +441,7 @@ def check_owner(settings: Settings) -> Check:
         return passed(name, f"the bot answers only user {settings.OWNER_TELEGRAM_ID}")
     if settings.TELEGRAM_BOT_TOKEN is None:
         return skipped(name, "not set: only needed for Telegram")
-    fix = "message @userinfobot to learn your numeric id, and set OWNER_TELEGRAM_ID in .env"
+    fix = "run `microdesk setup`: it pairs your Telegram account and sets OWNER_TELEGRAM_ID"
     return failed(name, "OWNER_TELEGRAM_ID is not set: the bot refuses to start", fix)
 
 

@@ -8,6 +8,7 @@
     backup/      the weekly and on-demand backup, the archive format, restore
     delivery/    what the bot sends on its own: the tick (tick.py), its loops, reminders and the
                  briefing when due (reminders.py), drafting, the outbox and its keys
+    audit.py     the audit log: every change and who made it, recorded with one call
     inbox.py     each Telegram update stored first and handled once, across crashes
     prefs.py     the business's time zone and briefing time
     usage.py     the AI token budget's ledger

@@ -12,6 +12,7 @@ from bot.dates import BusinessCalendar, Context
 from bot.dates.order import default_order
 from bot.db.models import Setting
 from bot.errors import UserInputError
+from bot.services.audit import OWNER, SETTINGS, AuditLog
 
 TIMEZONE = "timezone"
 BRIEFING = "briefing"
@@ -37,8 +38,11 @@ def find_zone(name: str) -> str | None:
 class Preferences:
     """Reads the run-time overrides once and keeps them; writes go through `set_*`."""
 
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, audit: AuditLog
+    ) -> None:
         self._sessions = sessions
+        self._audit = audit
         with sessions() as session:
             stored = {row.key: row.value for row in session.query(Setting)}
         self._stored = stored
@@ -89,7 +93,7 @@ class Preferences:
         if zone is None:
             shown = name.strip()[:40]
             raise UserInputError(f"“{shown}” is not a time zone or city I know; try Europe/Berlin.")
-        self._store(TIMEZONE, zone)
+        self._store(TIMEZONE, zone, f"time zone: {self._zone} → {zone}")
         self._zone = zone
         return zone
 
@@ -105,17 +109,20 @@ class Preferences:
             parse_hhmm(value)
         except ValueError as exc:
             raise UserInputError("Give the briefing time as HH:MM, for example 08:00.") from exc
-        self._store(BRIEFING, value.strip())
+        self._store(BRIEFING, value.strip(), f"briefing time: {self._briefing} → {value.strip()}")
         self._briefing = value.strip()
 
     def flag(self, name: str) -> bool:
         """A one-time marker (e.g. a notice already shown)."""
         return self._stored.get(f"flag:{name}") == "1"
 
-    def set_flag(self, name: str, on: bool = True) -> None:
-        self._store(f"flag:{name}", "1" if on else "0")
+    def set_flag(self, name: str, on: bool = True, *, audited: str = "") -> None:
+        """Set a marker; `audited` (what changed, in words) records it as the owner's change."""
+        self._store(f"flag:{name}", "1" if on else "0", audited)
 
-    def _store(self, key: str, value: str) -> None:
+    def _store(self, key: str, value: str, audited: str = "") -> None:
         self._stored[key] = value
         with self._sessions.begin() as session:
             session.merge(Setting(key=key, value=value))
+            if audited:
+                self._audit.record(OWNER, SETTINGS, "changed", audited, session=session)

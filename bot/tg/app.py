@@ -81,6 +81,7 @@ class TelegramAdapter:
         self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
+        self.failure: BaseException | None = None  # why updates stopped coming in, if they did
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -183,6 +184,8 @@ class TelegramAdapter:
         await asyncio.wait({waiter, self._receiver}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         failed = self._receiver.done()  # e.g. Telegram refused the token or WEBHOOK_URL (logged)
+        if failed and not self._receiver.cancelled():
+            self.failure = self._receiver.exception()  # `run` says it in one line
         await self.shutdown()
         return not failed
 

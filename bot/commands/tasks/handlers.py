@@ -147,6 +147,8 @@ class TaskCommands:
         which = args.strip().lower() or None
         if which == "done":
             return [self._completions()]
+        if which == "all":  # the open tasks, then what was done
+            return [self._page(None, 0), self._completions()]
         return [self._page(which, 0)]
 
     async def press_page(self, cb: Callback) -> list[Reply]:

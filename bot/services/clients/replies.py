@@ -23,6 +23,7 @@ from typing import Protocol
 from bot.db.clients import Client
 from bot.db.proposals import DONE, FAILED, UNKNOWN, Proposal
 from bot.errors import UserInputError
+from bot.services.audit import AI, SENDS, AuditLog
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.service import ClientService
 from bot.services.delivery.outbox import Outgoing
@@ -62,8 +63,10 @@ class ReplyDelivery:
         proposals: ProposalService,
         clients: ClientService,
         drafter: ReplyDrafter,
+        audit: AuditLog,
         transport: Transport | None = None,
     ) -> None:
+        self._audit = audit
         self._proposals = proposals
         self._clients = clients
         self._drafter = drafter
@@ -122,6 +125,7 @@ class ReplyDelivery:
         note = f"telegram message {sent.message_id}"
         outcome = self._settle(row.id, DONE, f"Sent to {name}.", ok=True, note=note)
         self._clients.record_sent(client, sent.message_id, text, sent.at)
+        self._audit.record(AI, SENDS, "sent a reply", f"to {name}: {text}", proposal_id=row.id)
         return Delivery(outcome, name)
 
     async def _send_once_more_on_429(self, client: Client, text: str) -> Sent:

@@ -38,6 +38,7 @@ from bot.db.proposals import (
 )
 from bot.db.team import ACTIVE, TEAM, Contractor
 from bot.errors import NotFoundError, UserInputError
+from bot.services.audit import AI, PROPOSALS
 from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.proposals import payloads as p
 from bot.services.tasks.dates import Due
@@ -171,7 +172,13 @@ class ProposalService:
             return session.scalars(query).all()
 
     def audit(self, limit: int = 20) -> Sequence[AuditEntry]:
-        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        """The proposals' own trail, newest first (the whole log: bot.services.audit)."""
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.area == PROPOSALS)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
         with self._sessions() as session:
             return session.scalars(query).all()
 
@@ -318,17 +325,17 @@ class ProposalService:
         if isinstance(payload, p.NewTask):
             due = _due(payload.due_at, payload.has_time)
             draft = TaskDraft(payload.title, due, payload.rule, payload.assignee)
-            task = self._tasks.create_in(session, draft)
+            task = self._tasks.create_in(session, draft, AI)
             return f"Task #{task.id} saved."
         if isinstance(payload, p.ChangeTask):
             change = TaskChange(payload.title, _due(payload.due_at, payload.has_time))
-            task = self._tasks.change_in(session, payload.task_id, change)
+            task = self._tasks.change_in(session, payload.task_id, change, AI)
             return f"Task #{task.id} changed."
         if isinstance(payload, p.FinishTask):
             current = self._tasks.get(payload.task_id)
             if current.due_at != payload.due_at:
                 raise UserInputError("That task has changed since this card; nothing was done.")
-            self._tasks.complete_in(session, payload.task_id)
+            self._tasks.complete_in(session, payload.task_id, AI)
             return f"Task #{payload.task_id} marked done."
         if isinstance(payload, p.ContractorMessage):
             return self._to_contractor(session, payload, proposal_id)
@@ -417,6 +424,7 @@ class ProposalService:
             AuditEntry(
                 at=self._clock.now(),
                 actor=actor,
+                area=PROPOSALS,
                 action=action,
                 proposal_id=pid,
                 detail=detail[:500],

@@ -29,14 +29,16 @@ from icalendar import Alarm, Calendar, Event, vRecur
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import OPEN, Setting, Task
+from bot.db.models import DONE, OPEN, Setting, Task, TaskCompletion
 from bot.services.delivery.reminders import LADDER
 from bot.services.tasks import dates, repeats
 
 PRODID = "-//microdesk//deadlines//EN"
 CALENDAR_NAME = "microdesk deadlines"
 ALARM_TEXT = {"7d": "due in a week", "1d": "due tomorrow", "due": "due now"}
-CSV_COLUMNS = ("id", "title", "assignee", "due", "repeat", "status", "created", "done")
+CSV_COLUMNS = (
+    "id", "title", "assignee", "due_date", "due_time", "repeat", "status", "created", "done",
+)  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TICK = timedelta(seconds=1)
 TZ_YEARS = 20
@@ -59,9 +61,10 @@ def export_all(sessions: sessionmaker[Session], tz: ZoneInfo, now: datetime) -> 
     install = install_id(sessions)
     with sessions() as session:
         tasks = session.scalars(select(Task).order_by(Task.id)).all()
+        done = session.scalars(select(TaskCompletion).order_by(TaskCompletion.id)).all()
     deadlines = sum(1 for t in tasks if t.status == OPEN and t.due_at is not None)
     ics = calendar(tasks, tz, now, install)
-    return Exported(ics, tasks_csv(tasks, tz), deadlines, len(tasks))
+    return Exported(ics, tasks_csv(tasks, tz, done), deadlines, len(tasks))
 
 
 def install_id(sessions: sessionmaker[Session]) -> str:
@@ -209,13 +212,20 @@ def _aware(local: datetime, tz: ZoneInfo) -> datetime:
 # --- the spreadsheet ----------------------------------------------------------------------------
 
 
-def tasks_csv(tasks: Sequence[Task], tz: ZoneInfo) -> bytes:
-    """Every task, one row each, times in the business's zone; UTF-8 with a BOM for Excel."""
+def tasks_csv(
+    tasks: Sequence[Task], tz: ZoneInfo, completions: Sequence[TaskCompletion] = ()
+) -> bytes:
+    """Every task, and every time one was done (a repeating task's history too), one row each;
+    dates ISO 8601 in the business's zone, the due time in its own column; UTF-8 with a BOM."""
+    by_id = {t.id: t for t in tasks}
+    finished = {c.task_id for c in completions}
+    rows = [_row(t, tz) for t in tasks if not (t.status == DONE and t.id in finished)]
+    rows += [_done_row(c, by_id[c.task_id], tz) for c in completions if c.task_id in by_id]
+    rows.sort(key=lambda row: (int(row[0]), row[3], row[4], row[6] == OPEN))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for task in sorted(tasks, key=lambda t: t.id):
-        writer.writerow(_row(task, tz))
+    writer.writerows(rows)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -224,7 +234,7 @@ def _row(task: Task, tz: ZoneInfo) -> list[str]:
         str(task.id),
         _cell(task.title),
         _cell(task.assignee or ""),
-        _due_text(task, tz),
+        *_due_cells(task.due_at, task.has_time, tz),
         dates.describe_rule(task.repeat_rule) if task.repeat_rule else "",
         task.status,
         _stamp(task.created_at, tz),
@@ -232,11 +242,26 @@ def _row(task: Task, tz: ZoneInfo) -> list[str]:
     ]
 
 
-def _due_text(task: Task, tz: ZoneInfo) -> str:
-    if task.due_at is None:
-        return ""
-    local = dates.to_local(task.due_at, tz)
-    return _stamp(task.due_at, tz) if task.has_time else local.date().isoformat()
+def _done_row(done: TaskCompletion, task: Task, tz: ZoneInfo) -> list[str]:
+    """One completion: the title and due date it had then, and when it was done."""
+    return [
+        str(task.id),
+        _cell(done.title),
+        _cell(done.assignee or ""),
+        *_due_cells(done.due_at, task.has_time, tz),
+        dates.describe_rule(task.repeat_rule) if task.repeat_rule else "",
+        DONE,
+        _stamp(task.created_at, tz),
+        _stamp(done.done_at, tz),
+    ]
+
+
+def _due_cells(due_at: datetime | None, has_time: bool, tz: ZoneInfo) -> tuple[str, str]:
+    """('2027-01-31', '') for a date, ('2026-11-26', '15:00') for a time, local."""
+    if due_at is None:
+        return "", ""
+    local = dates.to_local(due_at, tz)
+    return local.date().isoformat(), local.strftime("%H:%M") if has_time else ""
 
 
 def _stamp(at: datetime, tz: ZoneInfo) -> str:

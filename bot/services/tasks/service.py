@@ -17,6 +17,7 @@ from bot.dates import Context
 from bot.db.models import DONE, OPEN, Task, TaskCompletion
 from bot.db.tasks import OpenFilter, TaskRepo
 from bot.errors import DateError, NotFoundError, UserInputError
+from bot.services.audit import OWNER, TASKS, AuditLog
 from bot.services.prefs import Preferences
 from bot.services.tasks import dates
 
@@ -75,10 +76,17 @@ class TaskPage:
 
 
 class TaskService:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, prefs: Preferences) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        prefs: Preferences,
+        audit: AuditLog,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._prefs = prefs
+        self._audit = audit
 
     def draft(self, text: str) -> TaskDraft:
         """Read a task from the owner's words (title, date, repeat, @assignee) without saving.
@@ -116,16 +124,16 @@ class TaskService:
     def change_of(title: str | None, due: dates.Due | None) -> TaskChange:
         return TaskChange(title=" ".join(title.split()) if title else None, due=due)
 
-    def add(self, text: str) -> Task:
+    def add(self, text: str, by: str = OWNER) -> Task:
         """A task from the owner's words: title, date, repeat and @assignee."""
-        return self.create(self.draft(text))
+        return self.create(self.draft(text), by)
 
-    def create(self, draft: TaskDraft) -> Task:
+    def create(self, draft: TaskDraft, by: str = OWNER) -> Task:
         with self._sessions.begin() as session:
-            return self.create_in(session, draft)
+            return self.create_in(session, draft, by)
 
-    def create_in(self, session: Session, draft: TaskDraft) -> Task:
-        """Save a task inside the caller's transaction."""
+    def create_in(self, session: Session, draft: TaskDraft, by: str = OWNER) -> Task:
+        """Save a task inside the caller's transaction; `by` is who (bot.services.audit)."""
         now = self._clock.now()
         due = draft.due
         task = Task(
@@ -139,7 +147,9 @@ class TaskService:
             created_at=now,
             updated_at=now,
         )
-        return TaskRepo(session).add(task)
+        TaskRepo(session).add(task)
+        self._record(session, by, "added", task)
+        return task
 
     def get(self, task_id: int) -> Task:
         with self._sessions() as session:
@@ -182,14 +192,15 @@ class TaskService:
         with self._sessions() as session:
             return TaskRepo(session).completions(limit)
 
-    def complete(self, task_id: int) -> Completed:
+    def complete(self, task_id: int, by: str = OWNER) -> Completed:
         """Mark done; a repeating task records the completion and rolls to its next date."""
         with self._sessions.begin() as session:
-            return self.complete_in(session, task_id)
+            return self.complete_in(session, task_id, by)
 
-    def complete_in(self, session: Session, task_id: int) -> Completed:
+    def complete_in(self, session: Session, task_id: int, by: str = OWNER) -> Completed:
         now = self._clock.now()
         task = self._open(session, task_id)
+        self._record(session, by, "marked done", task)
         TaskRepo(session).add_completion(
             TaskCompletion(
                 task_id=task.id,
@@ -208,7 +219,7 @@ class TaskService:
         task.done_at = now
         return Completed(task, None)
 
-    def snooze(self, task_id: int, when: str) -> Task:
+    def snooze(self, task_id: int, when: str, by: str = OWNER) -> Task:
         """Move the due date (the repeat rule keeps its anchor).
 
         A new date without a time keeps the task's time of day: "/snooze 3 2 days" on a 15:00
@@ -224,13 +235,14 @@ class TaskService:
             task.due_at, task.has_time = due.at_utc, due.has_time
             task.updated_at = self._clock.now()
             task.revision = (task.revision or 0) + 1
+            self._record(session, by, "snoozed", task)
             return task
 
-    def edit(self, task_id: int, text: str) -> Task:
+    def edit(self, task_id: int, text: str, by: str = OWNER) -> Task:
         """New title and/or date and/or @assignee; what the text leaves out stays."""
         change = self.read_change(text)
         with self._sessions.begin() as session:
-            return self.change_in(session, task_id, change)
+            return self.change_in(session, task_id, change, by)
 
     def read_change(self, text: str) -> TaskChange:
         """What an edit text changes: a title, a date, an assignee, a repeat."""
@@ -247,8 +259,11 @@ class TaskService:
             return TaskChange(due=self._when(rest) if rest else None, assignee=who)
         return TaskChange(parsed.title, parsed.due, parsed.assignee, parsed.rule)
 
-    def change_in(self, session: Session, task_id: int, change: TaskChange) -> Task:
+    def change_in(
+        self, session: Session, task_id: int, change: TaskChange, by: str = OWNER
+    ) -> Task:
         task = self._open(session, task_id)
+        before = self._described(task)
         task.title = change.title or task.title
         task.assignee = change.assignee or task.assignee
         if change.due is not None:
@@ -257,13 +272,30 @@ class TaskService:
             task.repeat_rule, task.repeat_anchor = change.rule, self._local_naive(task.due_at)
         task.updated_at = self._clock.now()
         task.revision = (task.revision or 0) + 1
+        self._audit.record(
+            by, TASKS, "edited", f"{before} → {self._described(task)}"[:500], session=session
+        )
         return task
 
-    def delete(self, task_id: int) -> Task:
+    def delete(self, task_id: int, by: str = OWNER) -> Task:
         with self._sessions.begin() as session:
             task = self._find(session, task_id)
+            self._record(session, by, "deleted", task)
             TaskRepo(session).delete(task)
             return task
+
+    def _record(self, session: Session, by: str, action: str, task: Task) -> None:
+        self._audit.record(by, TASKS, action, self._described(task), session=session)
+
+    def _described(self, task: Task) -> str:
+        """'#3 File VAT return · due 2027-01-31 10:00' (the owner's zone) for the audit log."""
+        text = f"#{task.id} {task.title}"
+        if task.assignee:
+            text += f" · @{task.assignee}"
+        if task.due_at is not None:
+            local = task.due_at.astimezone(self._prefs.tz)
+            text += f" · due {local:%Y-%m-%d %H:%M}" if task.has_time else f" · due {local:%F}"
+        return text
 
     # --- time helpers shared by briefing and rendering -------------------------------------
 

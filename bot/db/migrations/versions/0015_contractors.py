@@ -9,7 +9,7 @@ from alembic import op
 from bot.db.types import UTCDateTime
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0012"
 
 
 def upgrade() -> None:
