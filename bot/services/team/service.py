@@ -28,6 +28,8 @@ from bot.db.outbox import NOTICE
 from bot.db.proposals import AuditEntry
 from bot.db.team import ACTIVE, INVITED, REPLACED, REVOKED, USED, Contractor, TeamEvent, TeamInvite
 from bot.errors import NotFoundError, UserInputError
+from bot.services.audit import CONTRACTORS, OWNER
+from bot.services.audit import contractor as contractor_by
 from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
 from bot.services.tasks.service import Completed, TaskService
@@ -105,7 +107,7 @@ class TeamService:
                     expires_at=now + INVITE_TTL,
                 )
             )
-            _audit(session, now, "owner", "invited", f"@{name}")
+            _audit(session, now, OWNER, "invited", f"@{name}")
         return token
 
     def revoke(self, raw: str) -> str:
@@ -120,7 +122,7 @@ class TeamService:
             if row is not None:
                 row.status, row.revoked_at = REVOKED, now
                 session.add(TeamEvent(contractor_id=row.id, kind=REVOKED_EVENT, at=now))
-            _audit(session, now, "owner", "revoked", f"@{name}")
+            _audit(session, now, OWNER, "revoked", f"@{name}")
         return name
 
     def members(self) -> list[Member]:
@@ -396,7 +398,7 @@ class TeamService:
         )
         session.flush()
         what = f"@{contractor.name} {kind}" + (f" #{task.id}" if task else "")
-        _audit(session, now, "contractor", kind, what)
+        _audit(session, now, contractor_by(contractor.name), kind, what)
         if self.instant() or kind == JOINED:
             text_html, buttons = notice(event, contractor.name)
             queue(session, Outgoing(f"team-event:{event.id}", NOTICE, text_html, buttons), now)
@@ -451,8 +453,9 @@ class TeamService:
 
 
 def _audit(session: Session, at: datetime, actor: str, action: str, detail: str) -> None:
-    """One row in the audit log (/audit), in the caller's transaction."""
-    session.add(AuditEntry(at=at, actor=actor, action=action, proposal_id=None, detail=detail))
+    """One row in the audit log (/audit contractors), in the caller's transaction."""
+    row = AuditEntry(at=at, actor=actor, area=CONTRACTORS, action=action, detail=detail)
+    session.add(row)
 
 
 def days(count: int) -> str:
