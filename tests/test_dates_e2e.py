@@ -153,7 +153,7 @@ async def test_the_terminal_chat_asks_too(services: Services, clock: FrozenClock
     services.prefs.set_timezone("UTC")  # a zone with no country: numeric dates read two ways
     text = await chat(services, ["/add Dentist 05/06", "2"])
     assert "Which date do you mean by “05/06”?" in text
-    assert "[1] Sat 5 Jun 2027   [2] Thu 6 May 2027   [3] No date" in text
+    assert "‹1› Sat 5 Jun 2027   ‹2› Thu 6 May 2027   ‹3› No date" in text
     assert open_tasks(services) == [("Dentist", "2027-05-06 09:00")]
     stored = json.loads(services.prefs.note("date-question") or "{}")
     assert stored == {}
@@ -189,7 +189,7 @@ async def test_the_first_terminal_chat_asks_for_a_zone(tmp_path: Path, clock: Fr
     services = build_services(settings, clock)
     try:
         text = await chat(services, ["1", "/settings"])
-        assert "Which time zone are your dates in?" in text and "[1] London" in text
+        assert "Which time zone are your dates in?" in text and "‹1› London" in text
         assert services.prefs.timezone_name == "Europe/London"
         assert "Time zone: Europe/London (chosen in /settings)" in text
         again = await chat(services, ["/tasks"])
