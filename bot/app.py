@@ -16,6 +16,7 @@ from bot.llm.usage import UsageLedger
 from bot.services.assistant import RuleAssistant
 from bot.services.backup import BackupService
 from bot.services.briefing import BriefingService
+from bot.services.calendar_sync.feed import FeedService
 from bot.services.client_drafts import ReplyDrafter
 from bot.services.client_replies import ReplyDelivery
 from bot.services.clients import ClientService
@@ -30,6 +31,7 @@ from bot.services.tasks import TaskService
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient
     from bot.services.ai import AIAssistant
+    from bot.services.calendar_sync.runner import CalendarRunner
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Services:
     drafts: ReplyDrafter
     replies: ReplyDelivery
     outbox: OutboxService
+    feed: FeedService
+    calendar: CalendarRunner | None = None  # with CALDAV_URL
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -61,7 +65,9 @@ class Services:
         self.engine.dispose()
 
     async def aclose(self) -> None:
-        """Close network clients (the LLM endpoint's connection pool)."""
+        """Close network clients (the LLM endpoint's connection pool, a calendar round)."""
+        if self.calendar is not None:
+            await self.calendar.stop()
         if self.llm is not None:
             await self.llm.aclose()
 
@@ -96,6 +102,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         drafts=drafts,
         replies=ReplyDelivery(proposals, clients, drafts),
         outbox=OutboxService(sessions, clock),
+        feed=FeedService(settings, sessions, clock, prefs),
+        calendar=build_calendar(settings, sessions, clock, prefs),
     )
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     if settings.llm_enabled:
@@ -119,6 +127,18 @@ def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None
         services.clock,
         search=services.knowledge.asearch,
     )
+
+
+def build_calendar(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock, prefs: Preferences
+) -> CalendarRunner | None:
+    """The CalDAV sync when CALDAV_URL is set (the caldav library loads only then)."""
+    if settings.CALDAV_URL is None:
+        return None
+    from bot.services.calendar_sync.runner import CalendarRunner
+    from bot.services.calendar_sync.sync import CalendarSync
+
+    return CalendarRunner(CalendarSync(settings, sessions, clock, prefs), settings.caldav_poll)
 
 
 def build_knowledge(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.commands.assistant import AssistantCommands
 from bot.commands.backup import BackupCommands
 from bot.commands.briefing import BriefingCommands
+from bot.commands.calendar import CalendarCommands
 from bot.commands.clients import ClientCommands
 from bot.commands.export import ExportCommands
 from bot.commands.general import GeneralCommands
@@ -37,6 +38,8 @@ def build_conversation(services: Services) -> Conversation:
     briefing.register(router)
     BackupCommands(services).register(router)
     ExportCommands(services).register(router)
+    calendar = CalendarCommands(services)
+    calendar.register(router)
     cards = ProposalCommands(services)
     cards.register(router)
     knowledge = KnowledgeCommands(services)
@@ -45,4 +48,5 @@ def build_conversation(services: Services) -> Conversation:
     clients = ClientCommands(services, cards)
     clients.register(router)
     briefing.jobs.append(clients.ask_unknown)
+    briefing.jobs.append(calendar.sync_due)
     return Conversation(router, briefing, knowledge, clients)

@@ -40,6 +40,7 @@ from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.tg import business, documents, render
 from bot.tg.background import Background
+from bot.tg.feed import FeedServer
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -81,6 +82,7 @@ class TelegramAdapter:
         self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
+        self._feed: FeedServer | None = None  # the calendar feed on FEED_PORT
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -117,6 +119,9 @@ class TelegramAdapter:
         self._background = Background(self.conversation, self.send_to_owner, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
+        if self.s.settings.FEED_PORT is not None:
+            self._feed = FeedServer(self.s.feed, self.webhook_host, self.s.settings.FEED_PORT)
+            await self._feed.start()
 
     async def startup(self, *, poll_timeout: int = 30, background_delay: float = 0.0) -> None:
         """Start the bot inside a running event loop: updates coming in first, so the owner is
@@ -146,6 +151,7 @@ class TelegramAdapter:
             secret=settings.WEBHOOK_SECRET.get_secret_value(),
             port=settings.WEBHOOK_PORT,
             host=self.webhook_host,
+            feed=self.s.feed if settings.FEED_PORT is None else None,
         )
 
     async def shutdown(self) -> None:
@@ -182,6 +188,9 @@ class TelegramAdapter:
         return not failed
 
     async def _stopped(self, app: App) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
         if self._indexer is not None:
             self._indexer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
