@@ -42,7 +42,10 @@ class CalendarApp:
 
     def events(self) -> dict[str, Any]:
         """Each event's UID and its master VEVENT (overrides aside)."""
-        found = {}
+        found: dict[str, Any] = {}
+        principal: Any = self.client.principal()
+        if not any(c.get_display_name() == self.name for c in principal.calendars()):
+            return found  # not made yet
         for obj in self.calendar().search():
             for event in Calendar.from_ical(obj.data).walk("VEVENT"):
                 if "recurrence-id" not in event:

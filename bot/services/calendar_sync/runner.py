@@ -30,6 +30,11 @@ class CalendarRunner:
         self._next = 0.0  # monotonic time of the next round
         self._queued = 0
 
+    @property
+    def running(self) -> bool:
+        """A round is in flight."""
+        return self._task is not None and not self._task.done()
+
     async def tick(self) -> int:
         """Start a round when one is due (never waiting for it); notices queued since last time."""
         self._collect()

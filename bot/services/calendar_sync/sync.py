@@ -36,7 +36,13 @@ from bot.db.models import OPEN, Task
 from bot.db.outbox import NOTICE
 from bot.db.proposals import AuditEntry
 from bot.services.calendar_sync import events
-from bot.services.calendar_sync.server import CalDAVServer, CalendarError, Changes, Stale
+from bot.services.calendar_sync.server import (
+    TIMEOUT,
+    CalDAVServer,
+    CalendarError,
+    Changes,
+    Stale,
+)
 from bot.services.dates import Due
 from bot.services.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
@@ -72,7 +78,8 @@ class CalendarSync:
         self._sessions = sessions
         self._clock = clock
         self._prefs = prefs
-        self._connect = connect or (lambda: CalDAVServer(settings))
+        self.timeout = TIMEOUT  # seconds a request may wait for the server
+        self._connect = connect or (lambda: CalDAVServer(settings, timeout=self.timeout))
 
     @property
     def target(self) -> str:
