@@ -6,6 +6,7 @@ an app does (a PUT of the changed event, a DELETE), on the same server the bot s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -24,8 +25,9 @@ from bot.db.calendar import CalendarLink
 from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
 from bot.services.calendar_sync.sync import Round
+from bot.services.doctor import check_calendar, run_checks
 from tests.conftest import make_settings
-from tests.radicale_server import PASSWORD, USER, Radicale
+from tests.radicale_server import PASSWORD, USER, Radicale, free_port
 
 
 class CalendarApp:
@@ -265,3 +267,37 @@ def test_the_sync_catches_up_after_the_server_was_down(
     back = sync(synced)
     assert back.written == 1 and str(CalendarApp(radicale).only()["summary"]) == task.title
     assert notices(synced)[-1] == "🗓 Calendar sync works again."
+
+
+def test_doctor_checks_the_calendar_and_names_a_wrong_password(
+    tmp_path: Path, radicale: Radicale
+) -> None:
+    good = calendar_settings(tmp_path, radicale)
+    first = check_calendar(good)
+    assert first.ok and "made at the first sync" in first.detail  # doctor made nothing
+    assert CalendarApp(radicale).events() == {}
+    CalendarApp(radicale).client.principal().make_calendar(name="microdesk")
+    fine = check_calendar(good)
+    assert fine.ok and fine.detail == "“microdesk” is reachable, logged in and writable"
+    assert CalendarApp(radicale).events() == {}  # the probe event was deleted again
+
+    wrong = calendar_settings(
+        tmp_path, radicale, CALDAV_PASSWORD="wrong-pass-0123", TELEGRAM_API_BASE_URL=closed()
+    )
+    report = asyncio.run(run_checks(lambda: wrong, min_free_bytes=1))
+    [calendar] = [c for c in report if c.name == "calendar"]
+    assert not calendar.ok
+    assert calendar.detail == (
+        "The calendar server refused the login: check CALDAV_USERNAME and CALDAV_PASSWORD."
+    )
+    assert "CALDAV_PASSWORD" in calendar.fix
+    assert all("wrong-pass-0123" not in c.detail + c.fix for c in report)
+
+    radicale.stop()
+    down = check_calendar(good)
+    assert not down.ok and "CALDAV_URL" in down.detail
+
+
+def closed() -> str:
+    """A local URL nothing answers at (doctor's Telegram check fails fast, offline)."""
+    return f"http://127.0.0.1:{free_port()}"

@@ -11,6 +11,7 @@ Errors become :class:`CalendarError`, whose message is one sentence naming the s
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,6 +150,27 @@ class CalDAVServer:
             raise Stale(path)
         if response.status != 404:
             _check(response.status, "DELETE")
+
+    def probe(self) -> None:
+        """Write a throw-away event and delete it (doctor's "writable"); raises CalendarError."""
+        path = self.event_path(f"microdesk-doctor-probe-{secrets.token_hex(8)}")
+        body = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//microdesk//doctor//EN\r\n"
+            f"BEGIN:VEVENT\r\nUID:{path.rsplit('/', 1)[1]}\r\nDTSTAMP:20260101T000000Z\r\n"
+            "DTSTART;VALUE=DATE:20260101\r\nSUMMARY:microdesk doctor\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n"
+        )
+        try:
+            self.put(path, body.encode(), None)
+        except CalendarError as exc:
+            if exc.kind != "auth":
+                raise
+            raise CalendarError(
+                "read-only",
+                f"CALDAV_USERNAME may not write to the calendar “{self.name}”: "
+                "give it write access, or set CALDAV_CALENDAR to one it can write.",
+            ) from None
+        self.delete(path, None)
 
     def event_path(self, uid: str) -> str:
         return path_of(self._calendar().url) + uid.replace("/", "_") + ".ics"
