@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component, Event, Timezone
@@ -32,8 +33,9 @@ class Resource:
     start: str  # "<recurrence-id key>|<start key>" of the event carrying the task's due; or ""
 
 
-def fingerprint(task: Task, tz: ZoneInfo) -> str:
-    """Everything of a task that shows in its events: equal fingerprints, equal events."""
+def fingerprint(task: Any, tz: ZoneInfo) -> str:
+    """Everything of a task that shows in its events: equal fingerprints, equal events
+    (`task`: a Task, or a row of just these columns)."""
     parts = (
         task.id,
         task.title,

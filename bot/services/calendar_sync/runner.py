@@ -66,8 +66,9 @@ class CalendarRunner:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Wait a little for a round in flight (its thread can't be cancelled), then leave it."""
-        if self._task is None:
-            return
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        self._task = None
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            self._task = None
+        if not self.running:
+            self.sync.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -80,6 +80,7 @@ class CalendarSync:
         self._prefs = prefs
         self.timeout = TIMEOUT  # seconds a request may wait for the server
         self._connect = connect or (lambda: CalDAVServer(settings, timeout=self.timeout))
+        self._server: CalDAVServer | None = None
 
     @property
     def target(self) -> str:
@@ -87,32 +88,54 @@ class CalendarSync:
         return f"{s.CALDAV_URL}|{s.CALDAV_USERNAME or ''}|{s.CALDAV_CALENDAR}"
 
     def run(self) -> Round:
-        """One round; a CalendarError is recorded (and told once), not raised."""
+        """One round; a CalendarError is recorded (and told once), not raised. The connection
+        (and the calendar found on it) is kept for the next round while rounds succeed."""
         done = Round()
         try:
-            server = self._connect()
-        except CalendarError as exc:
-            return self._failed(done, exc)
-        try:
-            state = self._state()
-            url = server.open(state.calendar_url if state.target == self.target else None)
-            assert url is not None
-            token = self._adopt(url)
-            changes = server.changes(token)
+            server = self._open()
+            changes = server.changes(self._token())
             self._pull(server, changes, done)
             self._push(server, done)
             self._succeeded(changes.token, done)
         except CalendarError as exc:
+            self.close()
             self._failed(done, exc)
-        finally:
-            server.close()
+        except BaseException:
+            self.close()
+            raise
         return done
+
+    def close(self) -> None:
+        """Drop the connection (the next round opens a new one)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _open(self) -> CalDAVServer:
+        if self._server is not None:
+            return self._server
+        server = self._connect()
+        try:
+            state = self._state()
+            url = server.open(state.calendar_url if state.target == self.target else None)
+            assert url is not None
+            self._adopt(url)
+        except BaseException:
+            server.close()
+            raise
+        self._server = server
+        return server
+
+    def _token(self) -> str | None:
+        with self._sessions() as session:
+            state = session.get(CalendarState, STATE_ID)
+            return state.sync_token if state is not None else None
 
     # --- back from the calendar --------------------------------------------------------------
 
     def _pull(self, server: CalDAVServer, changes: Changes, done: Round) -> None:
         with self._sessions() as session:
-            links = {link.href: _copy(link) for link in session.scalars(select(CalendarLink))}
+            links = {link.href: link for link in _links(session)}
         gone = set(changes.deleted)
         if changes.full:
             gone |= {href for href in links if href not in changes.changed}
@@ -132,7 +155,7 @@ class CalendarSync:
             else:
                 self._set_etag(link.uid, etag)
 
-    def _gone(self, link: CalendarLink, done: Round) -> None:
+    def _gone(self, link: Link, done: Round) -> None:
         """The owner deleted the event in the calendar."""
         with self._sessions.begin() as session:
             row, task = session.get(CalendarLink, link.uid), session.get(Task, link.task_id)
@@ -156,9 +179,7 @@ class CalendarSync:
             )
             done.applied += 1
 
-    def _changed(
-        self, link: CalendarLink, start: str | None, etag: str | None, done: Round
-    ) -> None:
+    def _changed(self, link: Link, start: str | None, etag: str | None, done: Round) -> None:
         """The owner changed the event in the calendar: a new start is a move of the task."""
         pushed = link.start.partition("|")[2]
         with self._sessions.begin() as session:
@@ -202,7 +223,7 @@ class CalendarSync:
         )
         done.conflicts += 1
 
-    def _changed_here(self, task: Task, link: CalendarLink) -> bool:
+    def _changed_here(self, task: Task, link: Link) -> bool:
         return events.fingerprint(task, self._tz) != link.fingerprint
 
     def _set_etag(self, uid: str, etag: str | None) -> None:
@@ -214,36 +235,45 @@ class CalendarSync:
     # --- out to the calendar -------------------------------------------------------------------
 
     def _push(self, server: CalDAVServer, done: Round) -> None:
+        """Write the tasks whose fingerprint differs from their links; delete what is gone.
+        Only changed tasks are loaded as objects: a quiet round reads plain columns."""
         now, tz = self._clock.now(), self._tz
         with self._sessions() as session:
-            tasks = session.scalars(
-                select(Task).where(Task.status == OPEN, Task.due_at.is_not(None))
+            rows = session.execute(
+                select(*FINGERPRINTED).where(Task.status == OPEN, Task.due_at.is_not(None))
             ).all()
-            links = [_copy(link) for link in session.scalars(select(CalendarLink))]
-        by_task: dict[int, list[CalendarLink]] = {}
+            links = _links(session)
+        by_task: dict[int, list[Link]] = {}
         for link in links:
             by_task.setdefault(link.task_id, []).append(link)
-        live = {t.id for t in tasks}
+        prints = {row.id: events.fingerprint(row, tz) for row in rows}
         writes: list[Callable[[Session], None]] = []
         for link in links:
-            if link.task_id not in live:
+            if link.task_id not in prints:
                 self._delete(server, link, writes, done)
-        for task in tasks:
-            print_ = events.fingerprint(task, tz)
-            mine = by_task.get(task.id, [])
-            if mine and all(link.fingerprint == print_ for link in mine):
-                continue
-            self._write(server, task, print_, mine, now, writes, done)
-            if len(writes) >= BATCH:
-                self._commit(writes)
+        changed = [
+            task_id
+            for task_id, print_ in prints.items()
+            if not by_task.get(task_id)
+            or any(link.fingerprint != print_ for link in by_task[task_id])
+        ]
+        for start in range(0, len(changed), BATCH):
+            for task in self._tasks(changed[start : start + BATCH]):
+                mine = by_task.get(task.id, [])
+                self._write(server, task, prints[task.id], mine, now, writes, done)
+            self._commit(writes)
         self._commit(writes)
+
+    def _tasks(self, ids: Sequence[int]) -> Sequence[Task]:
+        with self._sessions() as session:
+            return session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)).all()
 
     def _write(
         self,
         server: CalDAVServer,
         task: Task,
         print_: str,
-        mine: Sequence[CalendarLink],
+        mine: Sequence[Link],
         now: datetime,
         writes: list[Callable[[Session], None]],
         done: Round,
@@ -267,7 +297,7 @@ class CalendarSync:
     def _delete(
         self,
         server: CalDAVServer,
-        link: CalendarLink,
+        link: Link,
         writes: list[Callable[[Session], None]],
         done: Round,
     ) -> None:
@@ -302,7 +332,7 @@ class CalendarSync:
             session.expunge(state)
             return state
 
-    def _adopt(self, url: str) -> str | None:
+    def _adopt(self, url: str) -> None:
         """Remember the calendar; a different one (settings changed) starts from nothing."""
         with self._sessions.begin() as session:
             state = session.get(CalendarState, STATE_ID)
@@ -311,7 +341,6 @@ class CalendarSync:
                 log.info("calendar: syncing with a new calendar; writing every task to it")
                 session.execute(delete(CalendarLink))
                 state.target, state.calendar_url, state.sync_token = self.target, url, None
-            return state.sync_token
 
     def _succeeded(self, token: str | None, done: Round) -> None:
         with self._sessions.begin() as session:
@@ -358,18 +387,34 @@ def _live(task: Task | None) -> bool:
     return task is not None and task.status == OPEN and task.due_at is not None
 
 
-def _copy(link: CalendarLink) -> CalendarLink:
-    """A detached copy to read after its session closed."""
-    return CalendarLink(
-        uid=link.uid,
-        task_id=link.task_id,
-        href=link.href,
-        etag=link.etag,
-        fingerprint=link.fingerprint,
-        start=link.start,
-        carries_due=link.carries_due,
-        synced_at=link.synced_at,
-    )
+@dataclass(frozen=True)
+class Link:
+    """A calendar link as plain values, to read after its session closed."""
+
+    uid: str
+    task_id: int
+    href: str
+    etag: str | None
+    fingerprint: str
+    start: str
+    carries_due: bool
+
+
+def _links(session: Session) -> list[Link]:
+    columns = [getattr(CalendarLink, f.name) for f in fields(Link)]
+    return [Link(*row) for row in session.execute(select(*columns))]
+
+
+FINGERPRINTED = (
+    Task.id,
+    Task.title,
+    Task.assignee,
+    Task.due_at,
+    Task.has_time,
+    Task.repeat_rule,
+    Task.repeat_anchor,
+    Task.status,
+)
 
 
 def _upsert(
