@@ -129,3 +129,26 @@ async def test_the_feed_is_served_at_a_secret_url_that_revoke_replaces(
             assert (await http.get(new_url)).status_code == 200
         helped = await say(botapi, "/help", "/feed")
         assert "/feed — calendar feed link" in helped["text"]
+
+
+async def test_in_webhook_mode_the_feed_is_served_beside_the_webhook(
+    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
+) -> None:
+    from tests.test_webhook import start_webhook_bot
+
+    hooked = await start_webhook_bot(tmp_path, botapi, clock)
+    try:
+        hooked.adapter.s.tasks.add("Renew licence Dec 10")
+        assert await hooked.caller.deliver(botapi.send_message("/feed", user_id=OWNER)) == 200
+        shown = await botapi.wait_for_message(OWNER, "calendar feed")
+        url = shown["text"].split("\n")[1]
+        assert url.startswith("https://bot.example.invalid/feed/") and "THIS-MACHINE" not in url
+        path = url.removeprefix("https://bot.example.invalid")
+        async with httpx.AsyncClient() as http:
+            got = await http.get(hooked.caller.local_base + path)
+            assert got.status_code == 200 and b"SUMMARY:Renew licence" in got.content
+            wrong = path.replace("/feed/", "/feed/A")
+            assert (await http.get(hooked.caller.local_base + wrong)).status_code == 404
+    finally:
+        await hooked.adapter.shutdown()
+        hooked.adapter.s.close()

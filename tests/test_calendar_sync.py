@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.db.calendar import CalendarLink
 from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
+from bot.errors import SettingsError
 from bot.services.calendar_sync.sync import Round
 from bot.services.doctor import check_calendar, run_checks
 from tests.conftest import make_settings
@@ -301,3 +302,30 @@ def test_doctor_checks_the_calendar_and_names_a_wrong_password(
 def closed() -> str:
     """A local URL nothing answers at (doctor's Telegram check fails fast, offline)."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("CALDAV_POLL", "soon", "Bad setting CALDAV_POLL: expected a duration such as 30s"),
+        ("CALDAV_POLL", "0s", "Bad setting CALDAV_POLL"),
+        ("CALDAV_URL", "nas.local/caldav", "Bad setting CALDAV_URL: must start with http"),
+        ("FEED_PORT", "99999", "Bad setting FEED_PORT"),
+    ],
+)
+def test_a_bad_calendar_setting_fails_the_start_with_one_line(
+    tmp_path: Path, name: str, value: str, says: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        make_settings(tmp_path, **{name: value})
+    assert str(caught.value).startswith(says) and "\n" not in str(caught.value)
+
+
+def test_the_poll_reads_seconds_minutes_and_hours(tmp_path: Path) -> None:
+    assert make_settings(tmp_path).caldav_poll == timedelta(minutes=2)
+    assert make_settings(tmp_path, CALDAV_POLL="30s").caldav_poll == timedelta(seconds=30)
+    assert make_settings(tmp_path, CALDAV_POLL="1h").caldav_poll == timedelta(hours=1)
+    unset = make_settings(tmp_path, CALDAV_URL="", FEED_PORT="")
+    assert unset.CALDAV_URL is None and unset.FEED_PORT is None
+    secret = make_settings(tmp_path, CALDAV_PASSWORD="pw-1234")
+    assert "pw-1234" in secret.secrets()
