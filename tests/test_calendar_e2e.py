@@ -64,6 +64,8 @@ async def test_a_move_in_the_calendar_reaches_the_owner_in_one_line(
         )
         listed = await say(botapi, "/tasks", "open task")
         assert "8 Dec" in listed["text"]
+        audited = await say(botapi, "/audit", "Recent actions")
+        assert f"owner · calendar move — task #{task.id} moved to Tue 8 Dec 2026" in audited["text"]
 
 
 async def say(botapi: FakeBotAPI, text: str, contains: str) -> dict:

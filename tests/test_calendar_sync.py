@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from caldav.davclient import DAVClient
-from icalendar import Calendar
+from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from bot.app import Services, build_services
@@ -329,3 +329,34 @@ def test_the_poll_reads_seconds_minutes_and_hours(tmp_path: Path) -> None:
     assert unset.CALDAV_URL is None and unset.FEED_PORT is None
     secret = make_settings(tmp_path, CALDAV_PASSWORD="pw-1234")
     assert "pw-1234" in secret.secrets()
+
+
+def test_moving_only_the_due_occurrence_of_a_series_moves_the_task(
+    synced: Services, radicale: Radicale
+) -> None:
+    task = synced.tasks.add("File VAT return every quarter due Jan 31")
+    sync(synced)
+    event: Any = (
+        CalendarApp(radicale).calendar().event_by_uid(next(iter(CalendarApp(radicale).events())))
+    )
+    cal = event.icalendar_instance
+    master = next(c for c in cal.walk("VEVENT") if "recurrence-id" not in c)
+    this_one = Event()  # "this event only", as calendar apps write it: an override
+    for key in ("uid", "summary", "dtstamp"):
+        this_one.add(key, master.decoded(key))
+    this_one.add("recurrence-id", date(2027, 1, 31))
+    this_one.add("dtstart", date(2027, 2, 2))
+    this_one.add("dtend", date(2027, 2, 3))
+    cal.add_component(this_one)
+    event.save()
+    assert sync(synced).applied == 1
+    moved = synced.tasks.get(task.id)
+    assert dates_local(moved.due_at) == datetime(2027, 2, 2, 9, 0)
+    assert moved.repeat_rule == task.repeat_rule  # the series itself keeps its rule and anchor
+
+
+def dates_local(at: datetime | None) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    assert at is not None
+    return at.astimezone(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
