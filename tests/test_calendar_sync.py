@@ -21,12 +21,12 @@ from sqlalchemy import select
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.console.doctor import check_calendar, run_checks
 from bot.db.calendar import CalendarLink
 from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
 from bot.errors import SettingsError
 from bot.services.calendar_sync.sync import Round
-from bot.services.doctor import check_calendar, run_checks
 from tests.conftest import make_settings
 from tests.radicale_server import PASSWORD, USER, Radicale, free_port
 

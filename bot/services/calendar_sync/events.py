@@ -1,6 +1,7 @@
 """A task as the calendar resources the sync writes: the export's own events, one per UID.
 
-The events come from :func:`bot.services.export.task_events`, the one function that also builds
+The events come from :func:`bot.services.tasks.export.task_events`, the one function that also
+builds
 the `.ics` export and the feed, so the three never disagree. CalDAV wants one UID per resource
 (RFC 4791 4.1), so the events are grouped by UID; each resource carries its time zone.
 
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Component, Event, Timezone
 
 from bot.db.models import Task
-from bot.services import dates, export
+from bot.services.tasks import dates, export
 
 TZ_YEARS = 20
 

@@ -2,7 +2,7 @@
 
 Calendars that can only subscribe (Google Calendar) read it. Its token is 43 random URL-safe
 characters, made on first use and kept in the database; rotating it kills the old URL at once.
-The feed is the export's calendar (:func:`bot.services.export.calendar`), built per request.
+The feed is the export's calendar (:func:`bot.services.tasks.export.calendar`), built per request.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class FeedService:
             if token is None or not hmac.compare_digest(given.encode(), token.encode()):
                 return None
             tasks = session.scalars(select(Task).order_by(Task.id)).all()
-        from bot.services.export import calendar  # icalendar: on the first request
+        from bot.services.tasks.export import calendar  # icalendar: on the first request
 
         return calendar(tasks, self._prefs.tz, self._clock.now())
 

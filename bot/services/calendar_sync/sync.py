@@ -43,9 +43,9 @@ from bot.services.calendar_sync.server import (
     Changes,
     Stale,
 )
-from bot.services.dates import Due
-from bot.services.outbox import Outgoing, queue
+from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
+from bot.services.tasks.dates import Due
 
 log = logging.getLogger(__name__)
 BATCH = 100  # writes recorded per transaction while pushing
