@@ -94,8 +94,8 @@ class CalendarSync:
         try:
             server = self._open()
             changes = server.changes(self._token())
-            self._pull(server, changes, done)
-            self._push(server, done)
+            links = self._pull(server, changes, done)
+            self._push(server, done, links)
             self._succeeded(changes.token, done)
         except CalendarError as exc:
             self.close()
@@ -133,7 +133,9 @@ class CalendarSync:
 
     # --- back from the calendar --------------------------------------------------------------
 
-    def _pull(self, server: CalDAVServer, changes: Changes, done: Round) -> None:
+    def _pull(self, server: CalDAVServer, changes: Changes, done: Round) -> list[Link] | None:
+        """Apply what the owner changed in the calendar; the links as they are after it (None
+        when something changed, so the push reads them again)."""
         with self._sessions() as session:
             links = {link.href: link for link in _links(session)}
         gone = set(changes.deleted)
@@ -154,6 +156,8 @@ class CalendarSync:
                 self._changed(link, events.remote_start(body, link.start, self._tz), etag, done)
             else:
                 self._set_etag(link.uid, etag)
+        touched = bool(gone & links.keys()) or done.pulled > 0
+        return None if touched else list(links.values())
 
     def _gone(self, link: Link, done: Round) -> None:
         """The owner deleted the event in the calendar."""
@@ -173,7 +177,7 @@ class CalendarSync:
             self._record(session, "calendar delete", f"task #{task.id} deleted in the calendar")
             self._tell(
                 session,
-                f"calendar:deleted:{link.uid}",
+                f"calendar:deleted:{link.uid}:{self._clock.now().isoformat()}",
                 f"🗓 You deleted “{title}” in your calendar, so I deleted task #{task.id}.",
                 done,
             )
@@ -202,7 +206,7 @@ class CalendarSync:
             self._record(session, "calendar move", f"task #{task.id} moved to {when}")
             self._tell(
                 session,
-                f"calendar:moved:{link.uid}:{etag}",
+                f"calendar:moved:{link.uid}:{self._clock.now().isoformat()}:{etag}",
                 f"🗓 You moved “{html.escape(task.title)}” in your calendar: "
                 f"task #{task.id} is now due {when}.",
                 done,
@@ -215,7 +219,7 @@ class CalendarSync:
         self._record(session, "calendar conflict", f"task #{task.id}: kept microdesk's version")
         self._tell(
             session,
-            f"calendar:conflict:{uid}:{tag}",
+            f"calendar:conflict:{uid}:{tag}:{self._clock.now().isoformat()}",
             f"🗓 “{html.escape(task.title)}” changed both here and in your calendar since the "
             f"last sync; I kept microdesk's version (task #{task.id}, due {when}) and put it "
             "back in the calendar.",
@@ -234,7 +238,7 @@ class CalendarSync:
 
     # --- out to the calendar -------------------------------------------------------------------
 
-    def _push(self, server: CalDAVServer, done: Round) -> None:
+    def _push(self, server: CalDAVServer, done: Round, known: list[Link] | None = None) -> None:
         """Write the tasks whose fingerprint differs from their links; delete what is gone.
         Only changed tasks are loaded as objects: a quiet round reads plain columns."""
         now, tz = self._clock.now(), self._tz
@@ -242,7 +246,7 @@ class CalendarSync:
             rows = session.execute(
                 select(*FINGERPRINTED).where(Task.status == OPEN, Task.due_at.is_not(None))
             ).all()
-            links = _links(session)
+            links = known if known is not None else _links(session)
         by_task: dict[int, list[Link]] = {}
         for link in links:
             by_task.setdefault(link.task_id, []).append(link)
@@ -343,6 +347,11 @@ class CalendarSync:
                 state.target, state.calendar_url, state.sync_token = self.target, url, None
 
     def _succeeded(self, token: str | None, done: Round) -> None:
+        """Keep the new token; a quiet round (same token, nothing failing) writes nothing."""
+        with self._sessions() as session:
+            state = session.get(CalendarState, STATE_ID)
+            if state is not None and state.sync_token == token and state.failing is None:
+                return
         with self._sessions.begin() as session:
             state = session.get(CalendarState, STATE_ID)
             assert state is not None
