@@ -360,3 +360,16 @@ def dates_local(at: datetime | None) -> datetime:
 
     assert at is not None
     return at.astimezone(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
+
+
+def test_a_calendar_deleted_on_the_server_is_made_again_with_every_task(
+    synced: Services, radicale: Radicale
+) -> None:
+    synced.tasks.add("Renew licence Dec 10")
+    sync(synced)
+    CalendarApp(radicale).calendar().delete()
+    assert synced.calendar is not None
+    assert synced.calendar.sync.run().error is not None  # this round finds it gone
+    again = sync(synced)
+    assert again.written == 1 and str(CalendarApp(radicale).only()["summary"]) == "Renew licence"
+    assert notices(synced) == []  # nothing for the owner to fix

@@ -6,6 +6,7 @@ Errors become :class:`CalendarError`, whose message is one sentence naming the s
       kind "auth"         the server refused CALDAV_USERNAME / CALDAV_PASSWORD
       kind "unreachable"  no answer at CALDAV_URL (down, wrong host, time-out)
       kind "refused"      the server answered, but not as a calendar server would
+      kind "gone"         the calendar was deleted on the server (made again next round)
 """
 
 from __future__ import annotations
@@ -192,6 +193,11 @@ def guarded() -> Iterator[None]:
         yield
     except CalendarError:
         raise
+    except error.NotFoundError:
+        log.info("calendar: the calendar is gone from the server; made again next round")
+        raise CalendarError(
+            "gone", "The calendar is gone from the server; I make it again on the next round."
+        ) from None
     except error.AuthorizationError as exc:
         log.warning("calendar: authorization refused (%s)", type(exc).__name__)
         raise CalendarError(

@@ -364,6 +364,8 @@ class CalendarSync:
     def _failed(self, done: Round, exc: CalendarError) -> Round:
         done.error = str(exc)
         log.warning("calendar sync failed (%s); trying again next round", exc.kind)
+        if exc.kind == "gone":
+            return done  # nothing for the owner to do: the next round makes it again
         with self._sessions.begin() as session:
             state = session.get(CalendarState, STATE_ID)
             if state is None:
