@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column("synced_at", UTCDateTime, nullable=True),
         sa.Column("feed_token", sa.String(64), nullable=True),
     )
-    op.execute("INSERT INTO calendar_state (id) VALUES (1)")  # the one row, there from the start
 
 
 def downgrade() -> None:
