@@ -154,3 +154,27 @@ async def test_in_webhook_mode_the_feed_is_served_beside_the_webhook(
     finally:
         await hooked.adapter.shutdown()
         hooked.adapter.s.close()
+
+
+async def test_a_wrong_password_reaches_the_owner_once_in_one_sentence(
+    tmp_path: Path, radicale: Radicale, botapi: FakeBotAPI, clock: FrozenClock
+) -> None:
+    settings = calendar_settings(
+        tmp_path, radicale, TELEGRAM_API_BASE_URL=botapi.base_url, CALDAV_PASSWORD="nope-1234"
+    )
+    async with running(settings, clock) as bot:
+        assert bot.s.calendar is not None
+        told = await botapi.wait_for_message(OWNER, contains="Calendar sync paused", timeout=15)
+        assert told["text"] == (
+            "🗓 Calendar sync paused: The calendar server refused the login: check "
+            "CALDAV_USERNAME and CALDAV_PASSWORD. I keep trying every 1s; reminders go on as usual."
+        )
+        calendar = bot.s.calendar
+        for _ in range(2):  # two more failed rounds, each at a later time
+            clock.advance(timedelta(minutes=1))
+            rounds = calendar.rounds
+            await until(lambda: calendar.rounds > rounds)  # noqa: B023
+        await asyncio.sleep(0.3)  # the scheduler's next ticks send anything those rounds queued
+        texts = [m["text"] for m in botapi.bot_messages(OWNER)]
+        assert sum("Calendar sync paused" in t for t in texts) == 1  # told once, not each round
+        assert all("nope-1234" not in t for t in texts)

@@ -26,6 +26,7 @@ class CalendarRunner:
         self.sync = sync
         self.poll = poll.total_seconds()
         self.last: Round | None = None
+        self.rounds = 0  # rounds ended, for the curious (and the tests)
         self._task: asyncio.Task[Round] | None = None
         self._next = 0.0  # monotonic time of the next round
         self._queued = 0
@@ -49,7 +50,7 @@ class CalendarRunner:
             done = await asyncio.to_thread(self.sync.run)
         finally:
             self._next = time.monotonic() + self.poll
-        self.last = done
+        self.last, self.rounds = done, self.rounds + 1
         return done
 
     def _collect(self) -> None:
