@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge rows")
+    parser.add_argument("--no-calendar", action="store_true", help="skip the calendar rows")
     parser.add_argument("--save", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--only", choices=["dates"], help="run only this section")
     args = parser.parse_args(argv)
@@ -236,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     rows += dates_eval.rows()
     if know is not None:
         rows += knowledge_rows(know)
+    if not args.no_calendar:
+        console.print("calendar sync against Radicale: first sync, quiet rounds …")
+        from bench import calendar_rows
+
+        rows += calendar_rows.rows(calendar_rows.run(200 if quick else 1_000))
     minutes = (time.perf_counter() - started) / 60
     print_table(rows, f"microdesk benchmarks ({'quick, ' if quick else ''}{minutes:.1f} min)")
     if args.save:

@@ -14,6 +14,7 @@ from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
 from bot.services.audit import AuditLog
 from bot.services.backup.service import BackupService
+from bot.services.calendar_sync.feed import FeedService
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.replies import ReplyDelivery
 from bot.services.clients.service import ClientService
@@ -36,6 +37,7 @@ from bot.services.usage import UsageLedger
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient, RetryPolicy, Timeouts
     from bot.llm.usage import Budget
+    from bot.services.calendar_sync.runner import CalendarRunner
     from bot.services.proposals.ai_turn import AIAssistant, Search
 
 
@@ -65,6 +67,8 @@ class Services:
     drafting: Drafting
     team: TeamService
     team_sweep: TeamSweep
+    feed: FeedService
+    calendar: CalendarRunner | None  # with CALDAV_URL
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -74,7 +78,9 @@ class Services:
         self.engine.dispose()
 
     async def aclose(self) -> None:
-        """Close network clients (the LLM endpoint's connection pool)."""
+        """Close network clients (the LLM endpoint's connection pool, a calendar round)."""
+        if self.calendar is not None:
+            await self.calendar.stop()
         if self.llm is not None:
             await self.llm.aclose()
 
@@ -140,6 +146,8 @@ def build_services(
         team_sweep=TeamSweep(sessions, clock, prefs, outbox),
         llm=llm,
         ai=ai,
+        feed=FeedService(settings, sessions, clock, prefs),
+        calendar=build_calendar(settings, sessions, clock, prefs),
     )
 
 
@@ -172,6 +180,18 @@ def build_ai(
     return AIAssistant(
         llm, prompts, tasks, proposals, prefs, clock, search=search, team_notes=team.notes_for_model
     )
+
+
+def build_calendar(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock, prefs: Preferences
+) -> CalendarRunner | None:
+    """The CalDAV sync when CALDAV_URL is set (the caldav library loads only then)."""
+    if settings.CALDAV_URL is None:
+        return None
+    from bot.services.calendar_sync.runner import CalendarRunner
+    from bot.services.calendar_sync.sync import CalendarSync
+
+    return CalendarRunner(CalendarSync(settings, sessions, clock, prefs), settings.caldav_poll)
 
 
 def build_knowledge(

@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -32,6 +32,8 @@ BAD_TOKEN = (
     "then about 35 letters and digits); copy the whole token again"
 )
 COUNTRY_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 def parse_hhmm(value: str) -> time:
@@ -40,6 +42,14 @@ def parse_hhmm(value: str) -> time:
     if not match:
         raise ValueError(f"expected HH:MM (24-hour), got {value!r}")
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_duration(value: str) -> timedelta:
+    """'30s', '2m', '1h' -> a timedelta of at least 1 second; raises ValueError when unreadable."""
+    match = _DURATION.match(value.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r}")
+    return timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
 
 
 class Settings(BaseSettings):
@@ -92,6 +102,13 @@ class Settings(BaseSettings):
             raise ValueError(f"use one of {', '.join(ORDERS)}")
         return value
 
+    CALDAV_URL: str | None = None
+    CALDAV_USERNAME: str | None = None
+    CALDAV_PASSWORD: SecretStr | None = None
+    CALDAV_CALENDAR: str = "microdesk"
+    CALDAV_POLL: str = "2m"
+    FEED_PORT: int | None = Field(default=None, ge=1, le=65535)
+
     @field_validator("TIMEZONE")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -124,7 +141,20 @@ class Settings(BaseSettings):
         parse_hhmm(value)
         return value.strip()
 
-    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL")
+    @field_validator("CALDAV_POLL")
+    @classmethod
+    def _poll(cls, value: str) -> str:
+        parse_duration(value)
+        return value.strip()
+
+    @field_validator("CALDAV_CALENDAR")
+    @classmethod
+    def _calendar_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name the calendar, e.g. microdesk")
+        return value.strip()
+
+    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL", "CALDAV_URL")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -134,7 +164,14 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "WEBHOOK_SECRET", "CHROMA_HOST", mode="before"
+        "TELEGRAM_BOT_TOKEN",
+        "OPENAI_API_KEY",
+        "WEBHOOK_SECRET",
+        "CHROMA_HOST",
+        "CALDAV_USERNAME",
+        "CALDAV_PASSWORD",
+        "FEED_PORT",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
@@ -173,13 +210,22 @@ class Settings(BaseSettings):
         return self.DATABASE_URL or f"sqlite:///{self.DATA_DIR / 'microdesk.db'}"
 
     @property
+    def caldav_poll(self) -> timedelta:
+        return parse_duration(self.CALDAV_POLL)
+
+    @property
     def llm_enabled(self) -> bool:
         """AI features are on when an API key or a base URL is configured."""
         return self.OPENAI_API_KEY is not None or self.OPENAI_BASE_URL is not None
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line or a message."""
-        found = [self.TELEGRAM_BOT_TOKEN, self.OPENAI_API_KEY, self.WEBHOOK_SECRET]
+        found = [
+            self.TELEGRAM_BOT_TOKEN,
+            self.OPENAI_API_KEY,
+            self.WEBHOOK_SECRET,
+            self.CALDAV_PASSWORD,
+        ]
         return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
 
 

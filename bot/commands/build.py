@@ -9,6 +9,7 @@ from bot.commands.assistant import AssistantCommands
 from bot.commands.audit import AuditCommands
 from bot.commands.backup import BackupCommands
 from bot.commands.business import BusinessCommands
+from bot.commands.calendar import CalendarCommands
 from bot.commands.clients import ClientCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
@@ -52,6 +53,8 @@ def build_conversation(services: Services) -> Conversation:
     briefing.register(router)
     BackupCommands(services).register(router)
     ExportCommands(services).register(router)
+    calendar = CalendarCommands(services)
+    calendar.register(router)
     cards = ProposalCommands(services)
     cards.register(router)
     AuditCommands(services).register(router)
@@ -64,6 +67,7 @@ def build_conversation(services: Services) -> Conversation:
     # many messages it queued (they go out in the same tick). Register new jobs here.
     jobs: list[Job] = [clients.ask_unknown]
     briefing.jobs = jobs  # the same list: `briefing.jobs.append(...)` registers too
+    jobs.append(calendar.sync_due)  # two-way calendar sync, in a worker thread
     business = BusinessCommands(services)
     team = TeamCommands(services)
     team.register(router)

@@ -88,6 +88,8 @@ async def run_checks(
     ]
     if settings.WEBHOOK_URL is not None:
         found.append(await check_webhook(settings, transport))
+    if settings.CALDAV_URL is not None:
+        found.append(await asyncio.to_thread(check_calendar, settings))
     return scrub(found, settings.secrets())
 
 
@@ -432,6 +434,30 @@ async def check_webhook(settings: Settings, transport: httpx.AsyncBaseTransport 
         fix = f"check that the HTTPS proxy forwards {shown} to port {settings.WEBHOOK_PORT}"
         return failed(name, f"Telegram's last call failed: {error} ({waiting} waiting)", fix)
     return passed(name, f"Telegram calls {shown} ({waiting} update(s) waiting)")
+
+
+def check_calendar(settings: Settings) -> Check:
+    """CALDAV_URL answers, takes the login, and the calendar can be written (a probe event is
+    written and deleted); a calendar not made yet is made by the bot's first sync."""
+    from bot.services.calendar_sync.server import CalDAVServer, CalendarError
+
+    name, calendar = "calendar", settings.CALDAV_CALENDAR
+    fixes = {
+        "auth": "set the right CALDAV_PASSWORD (and CALDAV_USERNAME) in .env",
+        "unreachable": "check CALDAV_URL and that the calendar server is running",
+        "refused": "set CALDAV_URL to the server's CalDAV address (see the README)",
+        "read-only": "give the user write access, or change CALDAV_CALENDAR",
+    }
+    server = CalDAVServer(settings, timeout=int(TIMEOUT))
+    try:
+        if server.open(None, create=False) is None:
+            return passed(name, f"logged in; the calendar “{calendar}” is made at the first sync")
+        server.probe()
+    except CalendarError as exc:
+        return failed(name, str(exc), fixes.get(exc.kind, "check the CALDAV_ settings"))
+    finally:
+        server.close()
+    return passed(name, f"“{calendar}” is reachable, logged in and writable")
 
 
 def check_owner(settings: Settings) -> Check:

@@ -40,6 +40,7 @@ from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.services.delivery.loop import Loops
 from bot.tg import business, documents, render, team
+from bot.tg.feed import FeedServer
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -82,6 +83,7 @@ class TelegramAdapter:
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
         self.failure: BaseException | None = None  # why updates stopped coming in, if they did
+        self._feed: FeedServer | None = None  # the calendar feed on FEED_PORT
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -123,6 +125,9 @@ class TelegramAdapter:
         self._background = Loops(self.tick, self.conversation.clients.draft_due, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
+        if self.s.settings.FEED_PORT is not None:
+            self._feed = FeedServer(self.s.feed, self.webhook_host, self.s.settings.FEED_PORT)
+            await self._feed.start()
 
     async def startup(self, *, poll_timeout: int = 30, background_delay: float = 0.0) -> None:
         """Start the bot inside a running event loop: updates coming in first, so the owner is
@@ -152,6 +157,7 @@ class TelegramAdapter:
             secret=settings.WEBHOOK_SECRET.get_secret_value(),
             port=settings.WEBHOOK_PORT,
             host=self.webhook_host,
+            feed=self.s.feed if settings.FEED_PORT is None else None,
         )
 
     async def shutdown(self) -> None:
@@ -190,6 +196,9 @@ class TelegramAdapter:
         return not failed
 
     async def _stopped(self, app: App) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
         if self._indexer is not None:
             self._indexer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
