@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from bot.commands import markup
 from bot.commands.backup import weekly_backup
 from bot.commands.outgoing import Send, deliver, stored
 from bot.commands.render import briefing_text, when
@@ -102,7 +101,7 @@ class BriefingCommands:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))
 
     def _undelivered(self, row: Undelivered) -> str:
-        first = html.unescape(re.sub(r"<[^>]*>", "", row.text.split("\n", 1)[0]))
+        first = markup.plain(row.text).split("\n", 1)[0]
         first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
