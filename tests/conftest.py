@@ -77,10 +77,12 @@ def services_for(tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock) -> Serv
 async def bot(
     tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
 ) -> AsyncIterator[TelegramAdapter]:
-    """The real Application, polling the fake Bot API, scheduler ticking every 50 ms."""
+    """The real Application, polling the fake Bot API, scheduler ticking every 50 ms; its first
+    tick has run (what was due at start, such as the day's briefing, is out)."""
     services = services_for(tmp_path, botapi, clock)
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
+    await adapter.ticks_pass(0)
     yield adapter
     await adapter.shutdown()
     services.close()

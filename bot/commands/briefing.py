@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -61,7 +62,7 @@ class BriefingCommands:
         since = when(summary.waiting_since, True, self.s.prefs.tz, self.s.clock.now())
         return f"  {esc(summary.client.name)} — since {since}"
 
-    async def briefing(self, args: str) -> list[Reply]:
+    def briefing(self, args: str) -> list[Reply]:
         """The briefing now (does not count as the day's scheduled one)."""
         return [self.render()]
 
@@ -76,7 +77,21 @@ class BriefingCommands:
 
     async def send_due(self, send: Send) -> int:
         """Queue what is due (reminders, then the briefing) and send the outbox; then the
-        weekly backup and the jobs, and send what they queued. How many messages went out."""
+        weekly backup and the jobs, and send what they queued. How many messages went out.
+
+        The database work runs in worker threads (durable commits wait for the disk)."""
+        await asyncio.to_thread(self._queue_due)
+        send_row = partial(deliver, send, self.s.proposals)
+        sent = await self.s.outbox.drain(send_row)
+        queued = await weekly_backup(self.s)  # in a worker thread, once per ISO week
+        for job in self.jobs:
+            queued += await job()
+        if queued:
+            sent += await self.s.outbox.drain(send_row)
+        return sent
+
+    def _queue_due(self) -> None:
+        """Expire proposals; queue the reminders, then the briefing, that are due."""
         self.s.proposals.expire_due()
         if not self._recovered:  # the first sweep after start: interrupted sends are unknown
             self.s.outbox.recover()
@@ -88,14 +103,6 @@ class BriefingCommands:
         if briefing is not None:
             reply = self.render(late=briefing.late)
             self.s.scheduler.queue_briefing(briefing, reply.text, stored(reply))
-        send_row = partial(deliver, send, self.s.proposals)
-        sent = await self.s.outbox.drain(send_row)
-        queued = await weekly_backup(self.s)  # in a worker thread, once per ISO week
-        for job in self.jobs:
-            queued += await job()
-        if queued:
-            sent += await self.s.outbox.drain(send_row)
-        return sent
 
     def _missed(self) -> list[Undelivered]:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))

@@ -26,13 +26,13 @@ class GeneralCommands:
         router.command("help", "the commands", self.help)
         router.command("settings", "view or change: timezone ZONE, briefing HH:MM", self.settings)
 
-    async def help(self, args: str) -> list[Reply]:
+    def help(self, args: str) -> list[Reply]:
         """What the bot does and its commands."""
         lines = [INTRO, ""]
         lines += [f"/{c.name} — {esc(c.description)}" for c in self.router.commands.values()]
         return [Reply("\n".join(lines))]
 
-    async def settings(self, args: str) -> list[Reply]:
+    def settings(self, args: str) -> list[Reply]:
         """Show or change the time zone and briefing time."""
         key, _, value = args.strip().partition(" ")
         key, value = key.lower(), value.strip()

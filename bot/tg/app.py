@@ -148,6 +148,11 @@ class TelegramAdapter:
             host=self.webhook_host,
         )
 
+    async def ticks_pass(self, count: int) -> None:
+        """Until `count` more whole scheduler ticks have run (see :class:`Background`)."""
+        assert self._background is not None, "the scheduler runs between startup and shutdown"
+        await self._background.ticks_pass(count)
+
     async def shutdown(self) -> None:
         if self._receiver is not None and self._intake is not None:
             self._intake.stop()  # the update being handled finishes first

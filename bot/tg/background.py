@@ -32,6 +32,8 @@ class Background:
         self.seconds = seconds
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.ticks = 0  # ticks finished (with or without an error): what tests wait on
+        self._ticked = asyncio.Condition()
 
     def start(self, delay: float = 0.0) -> None:
         """Both loops, after `delay` seconds."""
@@ -53,7 +55,19 @@ class Background:
 
     async def tick(self) -> None:
         """Queue what is due and send the outbox."""
-        await self.conversation.briefing.send_due(self.send)
+        try:
+            await self.conversation.briefing.send_due(self.send)
+        finally:
+            async with self._ticked:
+                self.ticks += 1
+                self._ticked.notify_all()
+
+    async def ticks_pass(self, count: int) -> None:
+        """Until `count` more ticks have finished (each one whole, started after this call
+        or running now), so "nothing more was sent" is checked after real ticks, not a sleep."""
+        async with self._ticked:
+            target = self.ticks + count + 1  # a tick running now may have started before
+            await self._ticked.wait_for(lambda: self.ticks >= target)
 
     async def drafts(self) -> None:
         """Draft what is due; wake the tick to send the cards."""
