@@ -113,7 +113,7 @@ async def stop(adapter: TelegramAdapter) -> None:
 async def connect(api: FakeBotAPI, bot: TelegramAdapter, **rights: bool) -> str:
     """The owner connects the bot; the notice they get."""
     before = len(api.bot_messages(OWNER))
-    api.connect_business(CONN, user_id=OWNER, **rights)
+    api.connect_business(CONN, user_id=OWNER, **rights)  # type: ignore[arg-type]
     notice = await api.wait_for_message(OWNER, contains="🔌", after=before)
     assert bot.s.clients.knows(CONN)
     return str(notice["text"])

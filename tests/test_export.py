@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ from bot.clock import FrozenClock
 from bot.db.models import Task
 from bot.services import export
 from tests.conftest import OWNER, make_settings
-from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.botapi import Call, FakeBotAPI
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -33,15 +34,15 @@ def parse(services: Services) -> Calendar:
 
 
 def events(cal: Calendar) -> dict[str, Event]:
-    return {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    return {str(e["UID"]): cast(Event, e) for e in cal.walk("VEVENT")}
 
 
-def expand(event: Event, count: int) -> list[datetime | date]:
+def expand(event: Event, count: int) -> list[Any]:
     """The first `count` occurrences of the event, as a calendar app computes them."""
     start = event.decoded("DTSTART")
     all_day = not isinstance(start, datetime)
     first = datetime.combine(start, time()) if all_day else start
-    rule = event["RRULE"].to_ical().decode()
+    rule = cast(bytes, event["RRULE"].to_ical()).decode()
     found = list(islice(rrulestr(rule, dtstart=first), count))
     return [d.date() if all_day else d for d in found]
 
@@ -95,9 +96,11 @@ def test_every_deadline_and_repeat_matches_the_bot(services: Services) -> None:
     ]
 
     one_off = found[f"task-{invoice.id}@microdesk"]
-    assert "RRULE" not in one_off
+    assert "RRULE" not in dict(one_off)
     assert one_off.decoded("DTSTART").astimezone(UTC) == datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
-    assert str(one_off["SUMMARY"]) == "Send invoice to Acme" and "@maria" in one_off["DESCRIPTION"]
+    assert str(one_off["SUMMARY"]) == "Send invoice to Acme" and "@maria" in str(
+        one_off["DESCRIPTION"]
+    )
 
 
 def test_a_vtimezone_is_included_and_utc_is_written_as_z(services: Services) -> None:
@@ -192,7 +195,7 @@ def test_csv_lists_every_task_in_local_time(services: Services, clock: FrozenClo
 @pytest.fixture
 async def bot_services(
     tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> Iterator[Services]:
+) -> AsyncIterator[Services]:
     settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
     services = build_services(settings, clock)
     yield services
@@ -207,7 +210,9 @@ async def test_export_command_sends_both_files(bot_services: Services, botapi: F
     await adapter.startup(poll_timeout=1)
     try:
         botapi.send_message("/export", user_id=OWNER)
-        sent = await botapi.wait_for(lambda: len(botapi.calls_to("sendDocument")) >= 2 or None)
+        sent: list[Call] = await botapi.wait_for(
+            lambda: len(botapi.calls_to("sendDocument")) >= 2 or None
+        )
     finally:
         await adapter.shutdown()
     assert sent

@@ -3,7 +3,6 @@ briefing still arrives exactly once, and every outbox row is settled sent with i
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,9 +14,8 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.db.outbox import SENT, OutboxMessage
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER
+from tests.conftest import OWNER, services_for
 from tests.fakes.botapi import FakeBotAPI
-from tests.test_bot_e2e import services_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,7 +48,7 @@ async def test_every_reply_reminder_and_briefing_arrives_exactly_once(
     clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))  # 09:00 in Berlin: briefing, 1-day rung
     await botapi.wait_for(lambda: delivered(botapi, "☀️ Briefing"), timeout=30)
     await botapi.wait_for(lambda: len(delivered(botapi, "⏰ Reminder")) == 20, timeout=60)
-    await asyncio.sleep(0.5)  # more ticks: nothing is sent again
+    await bot.ticks_pass(10)  # more ticks: nothing is sent again
     faults = Counter(c.fault for c in botapi.calls if c.fault)
     assert faults["429"] and faults["502"] and faults["slow"], faults
     added = delivered(botapi, "Added")

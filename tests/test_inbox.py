@@ -59,7 +59,10 @@ def update(update_id: int) -> dict[str, object]:
 
 def statuses(services: Services) -> dict[int, str]:
     with services.sessions() as session:
-        return dict(session.execute(select(InboxUpdate.update_id, InboxUpdate.status)).all())  # type: ignore[arg-type]
+        return {
+            row.update_id: row.status
+            for row in session.execute(select(InboxUpdate.update_id, InboxUpdate.status))
+        }
 
 
 def add_task_as(services: Services, update_id: int, title: str) -> None:

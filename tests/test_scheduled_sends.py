@@ -22,6 +22,7 @@ from bot.db.outbox import CARD, DROPPED, NOTICE, QUESTION, SENT, UNKNOWN, Outbox
 from bot.db.proposals import AuditEntry, Proposal
 from bot.services import proposal_payloads as p
 from bot.services.clients import ConnectionInfo, IncomingMessage
+from bot.services.outbox import Outgoing
 from bot.services.sending import SendUnknown
 from bot.tg.background import every
 from tests.conftest import OWNER
@@ -62,7 +63,7 @@ def test_a_card_is_queued_in_its_proposals_transaction_or_not_at_all(services: S
     assert (queued.key, queued.kind) == (f"card:{row.id}", CARD)
     assert f"Proposal #{row.id}" in queued.text and f"pa:{row.id}" in queued.buttons
 
-    def broken(row: Proposal) -> outgoing.Outgoing:
+    def broken(row: Proposal) -> Outgoing:
         raise RuntimeError("the card could not be made")
 
     with pytest.raises(RuntimeError):
