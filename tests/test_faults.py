@@ -4,9 +4,7 @@ briefing still arrives exactly once, and every outbox row is settled sent with i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,23 +12,15 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.db.outbox import SENT, OutboxMessage
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, services_for
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+@pytest.fixture(autouse=True)
+def before_the_briefing(clock: FrozenClock) -> None:
     clock.set(datetime(2026, 11, 25, 6, 0, tzinfo=UTC))  # before the 08:00 briefing in Berlin
-    services = services_for(tmp_path, botapi, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 def delivered(botapi: FakeBotAPI, prefix: str) -> Counter[str]:

@@ -5,34 +5,25 @@ next briefing, a new time zone changes how dates are shown, and the command menu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 
 pytestmark = pytest.mark.asyncio
 TICK = 0.02
 
 
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+pytestmark = pytest.mark.bot(tick_seconds=TICK)
+
+
+@pytest.fixture(autouse=True)
+def before_the_briefing(clock: FrozenClock) -> None:
     clock.set(datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # Thu 07:00 in Berlin: before 08:00
-    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
-    services = build_services(settings, clock)
-    adapter = TelegramAdapter(services, tick_seconds=TICK)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 async def say(botapi: FakeBotAPI, text: str, contains: str) -> str:
