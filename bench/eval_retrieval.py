@@ -29,7 +29,7 @@ from bot.db.engine import make_engine, migrate, session_factory  # noqa: E402
 from bot.retrieval.embedding import Embedder, OnnxEmbedder, minilm_int8  # noqa: E402
 from bot.retrieval.index import ChromaIndex  # noqa: E402
 from bot.retrieval.search import Fusion  # noqa: E402
-from bot.services.knowledge import KnowledgeService, Passage  # noqa: E402
+from bot.services.knowledge.service import KnowledgeService, Passage  # noqa: E402
 
 MODES: dict[str, Fusion] = {
     "dense": Fusion("dense"),

@@ -24,7 +24,7 @@ from bot.clock import SystemClock
 from bot.db.engine import make_engine, migrate, session_factory
 from bot.retrieval.embedding import OnnxEmbedder, minilm_int8
 from bot.retrieval.index import ChromaIndex
-from bot.services.knowledge import KnowledgeService
+from bot.services.knowledge.service import KnowledgeService
 
 ROOT = Path(__file__).resolve().parent.parent
 RECALL_MODES = {"dense": "dense", "BM25": "bm25", "hybrid (default)": "default"}

@@ -13,7 +13,7 @@ from bot.commands import markup
 from bot.commands.markup import plain, runs, split_text
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
-from bot.services.proposal_payloads import ReplyDraft
+from bot.services.proposals.payloads import ReplyDraft
 from bot.tg import render
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER

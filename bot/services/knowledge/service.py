@@ -37,8 +37,8 @@ from bot.retrieval.lexical import LexicalIndex, trim_heap
 from bot.retrieval.parsing import Limits
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
-from bot.services.knowledge_index import Progress, VectorUpkeep, build_lexical
-from bot.services.knowledge_ingest import DocResult, Ingester, IngestReport, clean_name
+from bot.services.knowledge.index import Progress, VectorUpkeep, build_lexical
+from bot.services.knowledge.ingest import DocResult, Ingester, IngestReport, clean_name
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1_000
