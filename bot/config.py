@@ -31,7 +31,7 @@ def parse_hhmm(value: str) -> time:
 
 
 class Settings(BaseSettings):
-    """Every setting in SPEC.md, typed."""
+    """Every setting microdesk reads, typed (the owner's list: README.md and .env.example)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True

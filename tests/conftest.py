@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import Services, attach_ai, build_services
+from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.tg.app import TelegramAdapter
@@ -118,14 +118,13 @@ async def bot(
     if llm_url is not None:
         options["OPENAI_BASE_URL"] = llm_url
     settings = make_settings(data, TELEGRAM_API_BASE_URL=botapi.base_url, **options)
-    services = build_services(settings, clock)
-    if llm_url is not None:
-        from bot.llm.client import LLMClient, RetryPolicy, Timeouts  # imports openai
+    if llm_url is None:
+        services = build_services(settings, clock)
+    else:
+        from bot.llm.client import RetryPolicy, Timeouts  # imports openai
 
         fast = Timeouts(connect=1.0, read=0.5, write=1.0, pool=1.0)  # the fake answers at once
         retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.05)
-        attach_ai(
-            services, LLMClient(settings, services.sessions, clock, timeouts=fast, retry=retry)
-        )
+        services = build_services(settings, clock, llm_timeouts=fast, llm_retry=retry)
     async with running(services, tick_seconds) as adapter:
         yield adapter

@@ -6,12 +6,16 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.app import Services
 from bot.console.chat import ConsoleChat
+from bot.db.outbox import NOTICE
+from bot.services.delivery.outbox import Outgoing
 
 
 async def chat(services: Services, typed: list[str], *, width: int = 120) -> str:
@@ -93,3 +97,30 @@ async def test_the_terminal_pages_a_long_task_list_with_numbered_buttons(
     assert second.startswith(" — 16 to 18 by due date") and "#16 Job 15" in second
     assert "[7] ◂ Back" in second and "More ▸" not in second
     assert again.startswith(" — the next 15 by due date")
+
+
+async def test_an_error_in_one_tick_does_not_stop_the_next(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The terminal runs the same supervised loop as Telegram: logged, and the next tick runs."""
+    calls: list[int] = []
+    ticked_again = threading.Event()
+
+    async def flaky_job() -> int:
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            raise RuntimeError("the first tick's job broke")
+        ticked_again.set()
+        return int(services.outbox.put(Outgoing(f"test:{len(calls)}", NOTICE, "still ticking")))
+
+    def read(prompt: str) -> str:
+        ticked_again.wait(timeout=10)  # the owner types nothing until the next tick has run
+        raise EOFError
+
+    out = io.StringIO()
+    chat = ConsoleChat(services, console=Console(file=out, width=120), read=read, tick_seconds=0.01)
+    chat.conversation.jobs.append(flaky_job)
+    await chat.run()
+    assert len(calls) >= 2
+    assert "still ticking" in out.getvalue()
+    assert "scheduled send failed" in caplog.text and "the first tick's job broke" in caplog.text

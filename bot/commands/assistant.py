@@ -11,7 +11,6 @@ from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
 from bot.services.proposals import payloads as p
-from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -28,7 +27,7 @@ class AssistantCommands:
         self.s = services
         self.cards = cards
         self.knowledge = knowledge
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.on_text(self.text)

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 from bot.commands.assistant import AssistantCommands
 from bot.commands.backup import BackupCommands
+from bot.commands.business import BusinessCommands
 from bot.commands.clients import ClientCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
+from bot.commands.outgoing import Send, TickWording, sending
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
 from bot.commands.tasks.briefing import BriefingCommands
@@ -18,6 +20,7 @@ from bot.commands.tasks.handlers import TaskCommands
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from bot.services.delivery.tick import Job, Tick
 
 
 @dataclass
@@ -25,7 +28,14 @@ class Conversation:
     router: Router
     briefing: BriefingCommands
     knowledge: KnowledgeCommands
-    clients: ClientCommands  # its draft_due runs as a background job of the Telegram adapter
+    clients: ClientCommands  # its draft_due runs in the drafting loop (bot.services.delivery)
+    business: BusinessCommands  # Telegram Business updates, as the adapter translates them
+    tick: Tick
+    jobs: list[Job]  # the tick's jobs, in order (see build_conversation)
+
+    async def run_tick(self, send: Send) -> int:
+        """One scheduler tick (bot.services.delivery.tick), sending through `send`."""
+        return await self.tick.run(TickWording(self.briefing), sending(send), self.jobs)
 
 
 def build_conversation(services: Services) -> Conversation:
@@ -44,5 +54,9 @@ def build_conversation(services: Services) -> Conversation:
     AssistantCommands(services, cards, knowledge).register(router)
     clients = ClientCommands(services, cards)
     clients.register(router)
-    briefing.jobs.append(clients.ask_unknown)
-    return Conversation(router, briefing, knowledge, clients)
+    # Scheduled work: each job runs on every tick, after the outbox is sent, and returns how
+    # many messages it queued (they go out in the same tick). Register new jobs here.
+    jobs: list[Job] = [clients.ask_unknown]
+    briefing.jobs = jobs  # the same list: `briefing.jobs.append(...)` registers too
+    business = BusinessCommands(services)
+    return Conversation(router, briefing, knowledge, clients, business, services.delivery, jobs)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from bot.commands.reply import Reply, bold, esc
 from bot.services.knowledge.index import Progress
 from bot.services.knowledge.service import Passage
-from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -23,7 +22,7 @@ STATUS_MARK = {"indexed": "✓", "skipped": "–", "failed": "✗"}
 class KnowledgeCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.command("ask", "answer from your documents, with sources", self.ask)

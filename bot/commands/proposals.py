@@ -11,7 +11,6 @@ from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
 from bot.db.proposals import Proposal
 from bot.services.proposals import payloads as p
-from bot.services.proposals.links import LinkGuard
 from bot.services.tasks import dates
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ ORIGINS = {
 class ProposalCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.command("pending", "AI proposals waiting for your decision", self.pending)

@@ -8,7 +8,6 @@ as they come due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ from bot.app import Services
 from bot.commands import markup
 from bot.commands.build import build_conversation
 from bot.commands.reply import Button, Reply
+from bot.services.delivery.loop import Loops
 
 STYLES = {
     "b": "bold",
@@ -61,6 +61,8 @@ class ConsoleChat:
         self._read = read
         self.tick_seconds = tick_seconds
         self.buttons: list[Button] = []
+        # the same supervised tick as in Telegram; client chats (drafting) are Telegram's only
+        self.loops = Loops(self.tick, None, tick_seconds)
         self._indexing: asyncio.Task[None] | None = None
 
     def show(self, reply: Reply) -> None:
@@ -86,7 +88,7 @@ class ConsoleChat:
         self.console.print(
             to_rich("<b>microdesk</b> — terminal chat. /help for commands, Ctrl-D to leave.")
         )
-        ticker = asyncio.create_task(self._tick_forever())
+        self.loops.start()
         if self.s.settings.KNOWLEDGE_DIR.is_dir():  # new or changed documents, in the background
             self._indexing = asyncio.create_task(self._index_quietly())
         try:
@@ -101,9 +103,7 @@ class ConsoleChat:
                     for reply in await self.handle(line):
                         self.show(reply)
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            await self.loops.stop()
 
     async def _index_quietly(self) -> None:
         try:
@@ -111,10 +111,10 @@ class ConsoleChat:
         except Exception:
             log.exception("reading the knowledge folder failed")
 
-    async def _tick_forever(self) -> None:
+    async def tick(self) -> int:
+        """One scheduler tick: what is due is printed."""
+
         async def show(reply: Reply) -> None:
             self.show(reply)
 
-        while True:
-            await self.conversation.briefing.send_due(show)
-            await asyncio.sleep(self.tick_seconds)
+        return await self.conversation.run_tick(show)

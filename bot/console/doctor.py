@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,10 +29,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config import Settings, load_settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import SettingsError
+from bot.llm.completion import Usage
+from bot.llm.errors import LLMBadResponse, LLMDisabled, LLMError, LLMTimeout
+from bot.llm.usage import UsageReport
 
 TIMEOUT = 5.0
 MIN_FREE_BYTES = 500 * 1024 * 1024
-OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 REDACTED = "[redacted]"
 
 
@@ -75,7 +78,7 @@ async def run_checks(
         check_database(settings.database_url),
         check_disk(settings.DATA_DIR, min_free_bytes),
         await asyncio.to_thread(check_index, settings),
-        await check_llm(settings, transport),
+        await check_llm(settings),
         await check_telegram(settings, transport),
         check_owner(settings),
     ]
@@ -244,48 +247,64 @@ def _chroma_server(host: str, port: int) -> Check:
 # --- network --------------------------------------------------------------------------------------
 
 
-async def check_llm(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
-    """The AI endpoint answers GET /models and offers the configured model."""
+async def check_llm(settings: Settings) -> Check:
+    """The AI endpoint lists its models (the bot's own client, LLMClient.list_models) and
+    offers the configured one."""
     name = "AI endpoint"
     if not settings.llm_enabled:
         return skipped(name, "off (no OPENAI_API_KEY or OPENAI_BASE_URL): AI features are off")
-    base = settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE
-    shown = _without_credentials(base)
-    key = settings.OPENAI_API_KEY
-    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    from bot.app import build_llm
+    from bot.llm.client import OPENAI_BASE_URL, RetryPolicy, Timeouts
+
+    shown = _without_credentials(settings.OPENAI_BASE_URL or OPENAI_BASE_URL)
+    timeouts = Timeouts(connect=TIMEOUT, read=TIMEOUT, write=TIMEOUT, pool=TIMEOUT)
+    client = build_llm(settings, ListingOnly(), timeouts, RetryPolicy(total=TIMEOUT))
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
-            response = await client.get(f"{base}/models", headers=headers)
-    except httpx.HTTPError as exc:
-        fix = "start the model server, or correct OPENAI_BASE_URL"
-        return failed(name, f"cannot reach {shown} ({_why(exc)})", fix)
-    return _models_check(response, shown, settings.OPENAI_MODEL)
+        ids = await client.list_models()
+    except LLMError as exc:
+        return _llm_failure(exc, shown)
+    finally:
+        await client.aclose()
+    return _models_check(set(ids), shown, settings.OPENAI_MODEL)
 
 
-def _models_check(response: httpx.Response, shown: str, model: str) -> Check:
+class ListingOnly:
+    """The budget of a client that only lists models: doctor never asks for a completion."""
+
+    async def check_async(self) -> None:
+        raise LLMDisabled("doctor only lists the models")
+
+    async def record_async(self, *, model: str, purpose: str, usage: Usage, ok: bool) -> None:
+        return None
+
+    def report(self, now: datetime | None = None) -> UsageReport:
+        raise LLMDisabled("doctor only lists the models")
+
+
+def _llm_failure(exc: LLMError, shown: str) -> Check:
     name = "AI endpoint"
-    if response.status_code in (401, 403):
+    if exc.status in (401, 403):
         return failed(name, f"{shown} refused the key", "check OPENAI_API_KEY")
-    if response.status_code != 200:
+    if exc.status is not None:
         fix = "check OPENAI_BASE_URL: it usually ends in /v1"
-        return failed(name, f"{shown}/models answered HTTP {response.status_code}", fix)
-    ids = _model_ids(response)
-    if ids is None:
+        return failed(name, f"{shown}/models answered HTTP {exc.status}", fix)
+    if isinstance(exc, LLMBadResponse):
         fix = "check OPENAI_BASE_URL: it should be an OpenAI-compatible API, usually …/v1"
         return failed(name, f"{shown} answered, but not like an OpenAI-compatible API", fix)
+    why = {"APIConnectionError": "connection refused or host unknown"}.get(exc.detail, exc.detail)
+    if isinstance(exc, LLMTimeout):
+        why = f"no answer within {TIMEOUT:.0f} s"
+    fix = "start the model server, or correct OPENAI_BASE_URL"
+    return failed(name, f"cannot reach {shown} ({why})", fix)
+
+
+def _models_check(ids: set[str], shown: str, model: str) -> Check:
+    name = "AI endpoint"
     if model in ids or f"{model}:latest" in ids:
         return passed(name, f"{shown} answers and offers {model}")
     offered = ", ".join(sorted(ids)[:8]) or "none"
     fix = f"set OPENAI_MODEL to one it offers, or load {model} on the server (ollama pull …)"
     return failed(name, f"{shown} does not offer {model} (it offers: {offered})", fix)
-
-
-def _model_ids(response: httpx.Response) -> set[str] | None:
-    try:
-        data = response.json()["data"]
-        return {str(item["id"]) for item in data}
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 async def check_telegram(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:

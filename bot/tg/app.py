@@ -38,8 +38,8 @@ from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
+from bot.services.delivery.loop import Loops
 from bot.tg import business, documents, render
-from bot.tg.background import Background
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -77,7 +77,7 @@ class TelegramAdapter:
         self.conversation: Conversation = build_conversation(services)
         self.tick_seconds = tick_seconds
         self.webhook_host = webhook_host
-        self._background: Background | None = None  # the scheduler tick and the drafting
+        self._background: Loops | None = None  # the scheduler tick and the drafting
         self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
@@ -96,7 +96,9 @@ class TelegramAdapter:
         owner_private = (
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
         )
-        business.install(app, self.s, self.owner)  # group -2: client chats never pass the guard
+        business.install(
+            app, self.conversation.business, self.owner
+        )  # group -2: client chats never pass the guard
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
@@ -114,7 +116,7 @@ class TelegramAdapter:
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
-        self._background = Background(self.conversation, self.send_to_owner, self.tick_seconds)
+        self._background = Loops(self.tick, self.conversation.clients.draft_due, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
 
@@ -209,6 +211,10 @@ class TelegramAdapter:
                 await self.s.knowledge.awarm_up()
         except Exception:
             log.exception("indexing the knowledge folder failed")
+
+    async def tick(self) -> int:
+        """One scheduler tick: what is due goes to the owner."""
+        return await self.conversation.run_tick(self.send_to_owner)
 
     async def send_to_owner(self, reply: Reply) -> int | None:
         """A scheduled message to the owner; its message id, or a bot.services.delivery.send_errors

@@ -1,18 +1,14 @@
-"""/briefing on demand, and the scheduled sends: reminders and the daily briefing."""
+"""/briefing on demand, and the words of the scheduled reminders and daily briefing (the tick
+that sends them is bot.services.delivery.tick)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.commands import markup
-from bot.commands.backup import weekly_backup
-from bot.commands.outgoing import Send, deliver, stored
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks.pages import task_buttons
@@ -23,9 +19,9 @@ from bot.services.delivery.reminders import DueReminder
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
+    from bot.services.delivery.tick import Job
 
 log = logging.getLogger(__name__)
-Job = Callable[[], Awaitable[int]]  # more scheduled work; how many messages it queued
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 UNDELIVERED_DAYS = 7
 
@@ -33,8 +29,7 @@ UNDELIVERED_DAYS = 7
 class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.jobs: list[Job] = []
-        self._recovered = False
+        self.jobs: list[Job] = []  # build_conversation sets the tick's list: the old hook
 
     def register(self, router: Router) -> None:
         router.command("briefing", "the daily briefing, now", self.briefing)
@@ -74,35 +69,6 @@ class BriefingCommands:
         if task.assignee:
             text += f" (@{task.assignee})"
         return Reply(text, buttons=(task_buttons(task),))
-
-    async def send_due(self, send: Send) -> int:
-        """Queue what is due (reminders, then the briefing) and send the outbox; then the
-        weekly backup and the jobs, and send what they queued. How many messages went out.
-
-        The database work runs in worker threads (durable commits wait for the disk)."""
-        await asyncio.to_thread(self._queue_due)
-        send_row = partial(deliver, send, self.s.proposals)
-        sent = await self.s.outbox.drain(send_row)
-        queued = await weekly_backup(self.s)  # in a worker thread, once per ISO week
-        for job in self.jobs:
-            queued += await job()
-        if queued:
-            sent += await self.s.outbox.drain(send_row)
-        return sent
-
-    def _queue_due(self) -> None:
-        """Expire proposals; queue the reminders, then the briefing, that are due."""
-        self.s.proposals.expire_due()
-        if not self._recovered:  # the first sweep after start: interrupted sends are unknown
-            self.s.outbox.recover()
-            self._recovered = True
-        for due in self.s.scheduler.due_reminders():
-            reply = self.reminder(due)
-            self.s.scheduler.queue_reminder(due, reply.text, stored(reply))
-        briefing = self.s.scheduler.due_briefing()
-        if briefing is not None:
-            reply = self.render(late=briefing.late)
-            self.s.scheduler.queue_briefing(briefing, reply.text, stored(reply))
 
     def _missed(self) -> list[Undelivered]:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))

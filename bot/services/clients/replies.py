@@ -83,6 +83,11 @@ class ReplyDelivery:
             return Delivery(self._settle(row.id, DONE, message, ok=True), _name(client), copy=True)
         return await self._send(row, client, payload.text)
 
+    def open(self, transport: Transport) -> None:
+        """Client chats are served from now on: approved replies go out through `transport`
+        (the Telegram adapter's; the terminal has none)."""
+        self.transport = transport
+
     def interrupted(self) -> list[Proposal]:
         """At start: sends a stop interrupted between claim and result become unknown."""
         return self._proposals.interrupted()

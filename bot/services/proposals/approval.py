@@ -275,10 +275,6 @@ class ProposalService:
         self._close(old.id, REJECTED, "edited", "Replaced by an edit.")
         return self.propose(payload, old.origin, actor="owner", replaces=old.id)
 
-    def cancel_edit(self) -> None:
-        with self._sessions.begin() as session:
-            session.execute(delete(PendingEdit))
-
     def expire_due(self) -> list[int]:
         """Close every pending proposal past its expiry; the ids closed."""
         now = self._clock.now()

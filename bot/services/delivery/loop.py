@@ -1,14 +1,12 @@
-"""The Telegram adapter's two loops: the scheduler tick, and drafting replies to clients.
+"""The supervised loops both adapters run: the scheduler tick, and drafting replies to clients.
 
-    tick     every `seconds`, or at once when woken: queue what is due and send the outbox
-             (:meth:`BriefingCommands.send_due`: reminders, the briefing, the weekly backup)
-    drafts   every `seconds`: draft for clients who have been quiet long enough
-             (:meth:`ClientCommands.draft_due`, one run at a time); a run that queued a card
-             or a note wakes the tick, so it goes out at once
+    tick     every `seconds`, or at once when woken: :meth:`bot.services.delivery.tick.Tick.run`
+    drafts   every `seconds`: draft for clients who have been quiet long enough; a run that
+             queued a card or a note wakes the tick, so it goes out at once
 
 Each loop is its own task: a model taking its full time-out to answer never holds a reminder
-back. An error is logged and the loop goes on; :meth:`Background.stop` cancels both and waits
-for them (a draft cut short hands its client back for the next start).
+back. An error is logged and the next round runs all the same; :meth:`Loops.stop` cancels both
+and waits for them (a draft cut short hands its client back for the next start).
 """
 
 from __future__ import annotations
@@ -18,17 +16,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.commands.build import Conversation
-from bot.commands.outgoing import Send
-
 log = logging.getLogger(__name__)
-Job = Callable[[], Awaitable[None]]
+Round = Callable[[], Awaitable[object]]
 
 
-class Background:
-    def __init__(self, conversation: Conversation, send: Send, seconds: float) -> None:
-        self.conversation = conversation
-        self.send = send
+class Loops:
+    def __init__(self, tick: Round, drafts: Round | None, seconds: float) -> None:
+        self._tick = tick
+        self._drafts = drafts
         self.seconds = seconds
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -36,16 +31,15 @@ class Background:
         self._ticked = asyncio.Condition()
 
     def start(self, delay: float = 0.0) -> None:
-        """Both loops, after `delay` seconds."""
+        """The loops, after `delay` seconds."""
         tick = every(self.seconds, self.tick, "scheduled send", delay=delay, wake=self._wake)
-        drafts = every(self.seconds, self.drafts, "drafting replies to clients", delay=delay)
-        self._tasks = [
-            asyncio.create_task(tick, name="microdesk-scheduler"),
-            asyncio.create_task(drafts, name="microdesk-drafts"),
-        ]
+        self._tasks = [asyncio.create_task(tick, name="microdesk-scheduler")]
+        if self._drafts is not None:
+            drafts = every(self.seconds, self.drafts, "drafting replies to clients", delay=delay)
+            self._tasks.append(asyncio.create_task(drafts, name="microdesk-drafts"))
 
     async def stop(self) -> None:
-        """Cancel both loops and wait until they have ended."""
+        """Cancel the loops and wait until they have ended."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -54,9 +48,9 @@ class Background:
         self._tasks = []
 
     async def tick(self) -> None:
-        """Queue what is due and send the outbox."""
+        """One tick, counted when it ends (with or without an error)."""
         try:
-            await self.conversation.briefing.send_due(self.send)
+            await self._tick()
         finally:
             async with self._ticked:
                 self.ticks += 1
@@ -71,13 +65,14 @@ class Background:
 
     async def drafts(self) -> None:
         """Draft what is due; wake the tick to send the cards."""
-        if await self.conversation.clients.draft_due():
+        assert self._drafts is not None
+        if await self._drafts():
             self._wake.set()
 
 
 async def every(
     seconds: float,
-    job: Job,
+    job: Round,
     what: str,
     *,
     delay: float = 0.0,
