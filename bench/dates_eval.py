@@ -107,7 +107,7 @@ def dateparser_share(cases: list[dict[str, str]]) -> tuple[dict[str, float], lis
         settings = {"RELATIVE_BASE": ctx.now, "PREFER_DATES_FROM": "future",
                     "DATE_ORDER": ctx.order or "DMY"}  # fmt: skip
         started = time.perf_counter()
-        found = search_dates(case["text"], languages=[case["lang"]], settings=settings)  # type: ignore[arg-type]
+        found = search_dates(case["text"], languages=[case["lang"]], settings=settings)
         ms.append((time.perf_counter() - started) * 1000)
         got = found[0][1] if found else None
         want = case["expect"]

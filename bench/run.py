@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m ben
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import roundtrip, scale, startup, team  # noqa: E402
+from bench import roundtrip, scale, slowdisk, startup, team  # noqa: E402
 from bench.common import INFO, Row, Timings, fmt_ms, verdict  # noqa: E402
 
 ASK_BUDGET_MS = 25.0
@@ -74,6 +74,26 @@ def burst_rows(r: roundtrip.RoundTrips, size: int) -> list[Row]:
         Row(section, "floor: bare PTB echo bot", f"{floor:.0f} updates/s", "", "100 %"),
         Row(section, "/add", f"{add:.0f} updates/s", f"≥ {BURST_SHARE:.0%} of floor",
             f"{add / floor:.0%}", verdict(add >= BURST_SHARE * floor)),
+    ]  # fmt: skip
+
+
+def slowdisk_rows(d: slowdisk.SlowDisk) -> list[Row]:
+    """A reminder waits for at most one update's own work; an update for at most the tick's."""
+    section = (
+        f"Slow disk: +{slowdisk.DELAY * 1000:.0f} ms per durable commit, p50 / p95 (n={len(d.own)})"
+    )
+    own, idle = d.timings("own"), d.timings("reminder_idle")
+    busy, in_tick = d.timings("reminder_burst"), d.timings("add_in_tick")
+    limit = idle.p50 + own.p50
+    return [
+        Row(section, "/add round trip, idle: one update's own work", own.text()),
+        Row(section, "reminder: due → sent, idle", idle.text()),
+        Row(section, f"reminder: due → sent, during a burst of {d.burst} /add", busy.text(),
+            f"p50 ≤ idle + one update = {fmt_ms(limit)} ms", f"{busy.p50 / limit:.2f}×",
+            verdict(busy.p50 <= limit)),
+        Row(section, f"/add round trip as {d.due_at_once} reminders fall due", in_tick.text(),
+            f"p50 ≤ 2× one update = {fmt_ms(2 * own.p50)} ms", f"{in_tick.p50 / own.p50:.1f}×",
+            verdict(in_tick.p50 <= 2 * own.p50)),
     ]  # fmt: skip
 
 
@@ -212,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             rounds=rounds, warmup=10, burst=burst, bursts=bursts, tasks=1_000, corpus=corpus
         )
     )
+    console.print("slow disk: reminders and updates with 50 ms per durable commit …")
+    slow = asyncio.run(slowdisk.run(rounds=3 if quick else 10))
     console.print("10,000 tasks: briefing and reminder sweep …")
     big = scale.run(10_000, 5 if quick else 25)
     console.print("contractors: the sweep over 10,000 tasks …")
@@ -229,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
     rows += roundtrip_rows(trips)
     rows += burst_rows(trips, burst)
+    rows += slowdisk_rows(slow)
     rows += scale_rows(big)
     rows += team_rows(crew)
     rows += start_rows(start_floor, starts, restarts)

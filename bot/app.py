@@ -133,7 +133,7 @@ def build_services(
         links=LinkGuard(sessions),
         rule_assistant=RuleAssistant(tasks, proposals, prefs),
         usage=usage,
-        inbox=Inbox(engine, relaxed_engine(engine), clock),
+        inbox=Inbox(sessions, engine, relaxed_engine(engine), clock),
         knowledge=knowledge,
         backups=backups,
         clients=clients,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import OWNER, STRANGER
 from tests.fakes.botapi import FakeBotAPI
@@ -20,7 +21,7 @@ NAMES = {MARIA: "Maria", TOM: "Tom", STRANGER: "Mallory", OWNER: "Owner"}
 VOLATILE = {"contractors": ("last_active_at",), "inbox": None, "update_effects": None}
 
 
-async def say(api: FakeBotAPI, user: int, text: str, contains: str | None = None) -> dict:
+async def say(api: FakeBotAPI, user: int, text: str, contains: str | None = None) -> dict[str, Any]:
     """`user` sends `text` in their private chat; the bot's first answer after it."""
     before = len(api.bot_messages(user))
     api.send_message(text, user_id=user, first_name=NAMES.get(user, "User"))
@@ -57,12 +58,12 @@ def snapshot(data: Path) -> dict[str, list[tuple[object, ...]]]:
     return found
 
 
-def buttons(message: dict) -> list[tuple[str, str]]:
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
-def forge(api: FakeBotAPI, user: int, message: dict, data: str) -> dict:
+def forge(api: FakeBotAPI, user: int, message: dict[str, Any], data: str) -> dict[str, Any]:
     """A button press with any callback data, on a message of `user`'s chat (as a modified
     client could send it)."""
     query = {

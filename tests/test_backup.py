@@ -80,9 +80,11 @@ def test_backup_while_a_writer_keeps_inserting_is_consistent(
         engine = make_engine(settings.database_url)
         while not stop.is_set():
             with engine.begin() as conn:
-                task = conn.execute(
+                inserted = conn.execute(
                     insert(Task).values(**row, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None
+                task = inserted[0]
                 conn.execute(insert(TaskCompletion).values(task_id=task, title="x", done_at=now))
             written[0] += 1
         engine.dispose()
@@ -271,14 +273,14 @@ def test_a_live_chroma_index_is_copied_and_restores(
         path=str(settings.DATA_DIR / "index"), settings=ChromaSettings(anonymized_telemetry=False)
     )
     collection = client.get_or_create_collection("chunks", embedding_function=None)
-    collection.add(ids=["1", "2", "3"], embeddings=[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    collection.add(ids=["1", "2", "3"], embeddings=[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])  # type: ignore[arg-type]
     writing = threading.Event()
 
     def ingest() -> None:  # an ingest holds INDEX_LOCK while it writes: the backup waits
         with INDEX_LOCK:
             writing.set()
             time.sleep(0.3)
-            collection.add(ids=["4"], embeddings=[[0.6, 0.8, 0]])
+            collection.add(ids=["4"], embeddings=[[0.6, 0.8, 0]])  # type: ignore[arg-type]
 
     thread = threading.Thread(target=ingest)
     thread.start()
@@ -296,7 +298,7 @@ def test_a_live_chroma_index_is_copied_and_restores(
     )
     again = restored.get_collection("chunks", embedding_function=None)
     assert again.count() == 4
-    hits = again.query(query_embeddings=[[0, 0.9, 0.1]], n_results=1)
+    hits = again.query(query_embeddings=[[0, 0.9, 0.1]], n_results=1)  # type: ignore[arg-type]
     assert hits["ids"] == [["2"]]
 
 

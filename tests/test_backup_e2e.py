@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,7 @@ from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI
 
-
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
-    settings = make_settings(tmp_path / "data", TELEGRAM_API_BASE_URL=botapi.base_url)
-    services = build_services(settings, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+pytestmark = pytest.mark.bot(data_dir="data")
 
 
 def documents(botapi: FakeBotAPI) -> list[dict[str, object]]:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ async def test_a_move_in_the_calendar_reaches_the_owner_in_one_line(
         assert f"you · calendar move: task #{task.id} moved to Tue 8 Dec 2026" in audited["text"]
 
 
-async def say(botapi: FakeBotAPI, text: str, contains: str) -> dict:
+async def say(botapi: FakeBotAPI, text: str, contains: str) -> dict[str, Any]:
     before = len(botapi.bot_messages(OWNER))
     botapi.send_message(text, user_id=OWNER)
     return await botapi.wait_for_message(OWNER, contains=contains, after=before)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -153,11 +154,16 @@ async def test_an_error_in_one_tick_does_not_stop_the_next(
         calls.append(len(calls) + 1)
         if len(calls) == 1:
             raise RuntimeError("the first tick's job broke")
+        queued = int(services.outbox.put(Outgoing(f"test:{len(calls)}", NOTICE, "still ticking")))
         ticked_again.set()
-        return int(services.outbox.put(Outgoing(f"test:{len(calls)}", NOTICE, "still ticking")))
+        return queued
 
     def read(prompt: str) -> str:
         ticked_again.wait(timeout=10)  # the owner types nothing until the next tick has run
+        for _ in range(1000):  # ... and shown what it queued (its sends run off the loop)
+            if "still ticking" in out.getvalue():
+                break
+            time.sleep(0.01)
         raise EOFError
 
     out = io.StringIO()

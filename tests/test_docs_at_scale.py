@@ -75,9 +75,11 @@ async def test_skips_are_counted_per_kind_and_docs_is_paged(
             break
         shown = page["text"].splitlines()[0]
         botapi.press_button(page, text="More ▸", user_id=OWNER)
-        await botapi.wait_for(
-            lambda shown=shown: botapi.bot_messages(OWNER)[-1]["text"].splitlines()[0] != shown
-        )
+
+        def turned(shown: str = shown) -> bool:
+            return bool(botapi.bot_messages(OWNER)[-1]["text"].splitlines()[0] != shown)
+
+        await botapi.wait_for(turned)
     assert len(seen) == len(set(seen)) == PAGES + PICTURES + 1
 
 

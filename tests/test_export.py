@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,7 @@ from bot.clock import FrozenClock
 from bot.db.models import Task
 from bot.services.tasks import export
 from tests.conftest import OWNER, make_settings
-from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.botapi import Call, FakeBotAPI
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -42,16 +43,16 @@ def events(cal: Calendar) -> dict[str, Event]:
         if "RECURRENCE-ID" in event:
             uid = uid.replace("@", "-moved@")
         assert uid not in found, uid
-        found[uid] = event
+        found[uid] = cast(Event, event)
     return found
 
 
-def expand(event: Event, count: int) -> list[datetime | date]:
+def expand(event: Event, count: int) -> list[Any]:
     """The first `count` occurrences of the event, as a calendar app computes them."""
     start = event.decoded("DTSTART")
     all_day = not isinstance(start, datetime)
     first = datetime.combine(start, time()) if all_day else start
-    rule = event["RRULE"].to_ical().decode()
+    rule = cast(bytes, event["RRULE"].to_ical()).decode()
     found = list(islice(rrulestr(rule, dtstart=first), count))
     return [d.date() if all_day else d for d in found]
 
@@ -105,9 +106,11 @@ def test_every_deadline_and_repeat_matches_the_bot(services: Services) -> None:
     ]
 
     one_off = found[f"task-{invoice.id}@microdesk"]
-    assert "RRULE" not in one_off
+    assert "RRULE" not in dict(one_off)
     assert one_off.decoded("DTSTART").astimezone(UTC) == datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
-    assert str(one_off["SUMMARY"]) == "Send invoice to Acme" and "@maria" in one_off["DESCRIPTION"]
+    assert str(one_off["SUMMARY"]) == "Send invoice to Acme" and "@maria" in str(
+        one_off["DESCRIPTION"]
+    )
 
 
 def test_a_vtimezone_is_included_and_utc_is_written_as_z(services: Services) -> None:
@@ -213,7 +216,7 @@ def test_csv_lists_every_task_and_its_done_history_in_local_time(
 @pytest.fixture
 async def bot_services(
     tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> Iterator[Services]:
+) -> AsyncIterator[Services]:
     settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
     services = build_services(settings, clock)
     yield services
@@ -228,7 +231,9 @@ async def test_export_command_sends_both_files(bot_services: Services, botapi: F
     await adapter.startup(poll_timeout=1)
     try:
         botapi.send_message("/export", user_id=OWNER)
-        sent = await botapi.wait_for(lambda: len(botapi.calls_to("sendDocument")) >= 2 or None)
+        sent: list[Call] = await botapi.wait_for(
+            lambda: len(botapi.calls_to("sendDocument")) >= 2 or None
+        )
     finally:
         await adapter.shutdown()
     assert sent
@@ -280,11 +285,13 @@ def import_into(store: dict[tuple[str, str], Event], ics: bytes) -> None:
     for event in Calendar.from_ical(ics).walk("VEVENT"):
         key = (str(event["UID"]), str(event.get("RECURRENCE-ID", "")))
         old = store.get(key)
-        if old is None or int(event.get("SEQUENCE", 0)) >= int(old.get("SEQUENCE", 0)):
-            store[key] = event
+        if old is None or int(str(event.get("SEQUENCE", 0))) >= int(str(old.get("SEQUENCE", 0))):
+            store[key] = cast(Event, event)
 
 
-def occurrences(store: dict[tuple[str, str], Event], start: date, end: date) -> list[tuple]:
+def occurrences(
+    store: dict[tuple[str, str], Event], start: date, end: date
+) -> list[tuple[str, str]]:
     import recurring_ical_events
 
     cal = Calendar()
@@ -302,7 +309,9 @@ def test_importing_two_exports_updates_instead_of_duplicating(
     store: dict[tuple[str, str], Event] = {}
     first = export.export_all(services.sessions, services.prefs.tz, clock.now()).ics
     import_into(store, first)
-    before = {str(e["UID"]): int(e["SEQUENCE"]) for e in Calendar.from_ical(first).walk("VEVENT")}
+    before = {
+        str(e["UID"]): int(str(e["SEQUENCE"])) for e in Calendar.from_ical(first).walk("VEVENT")
+    }
 
     services.tasks.snooze(rent.id, "Dec 3")  # one occurrence moves
     services.tasks.edit(meeting.id, "Team meeting with Ann")
@@ -318,7 +327,7 @@ def test_importing_two_exports_updates_instead_of_duplicating(
         ("Team meeting with Ann", "2026-11-30 09:00:00+01:00"),
     ]
     after = Calendar.from_ical(second).walk("VEVENT")
-    assert all(int(e["SEQUENCE"]) > before[str(e["UID"])] for e in after)
+    assert all(int(str(e["SEQUENCE"])) > before[str(e["UID"])] for e in after)
     timed = [e for e in after if "meeting" in str(e["SUMMARY"])]
     assert timed[0].decoded("DTEND") - timed[0].decoded("DTSTART") == export.TIMED_LENGTH
 

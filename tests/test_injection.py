@@ -34,7 +34,7 @@ from bot.db.proposals import AuditEntry, Proposal
 from bot.llm.client import RetryPolicy, Timeouts
 from bot.llm.prompts import DATA_TAGS
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, TOKEN, make_settings
+from tests.conftest import OWNER, TOKEN, make_settings, running
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.injection_corpus import ATTACKS, IBAN, OWN_HOST, Attack, document
@@ -85,15 +85,11 @@ async def bot(
     timeouts = Timeouts(connect=1.0, read=2.0, write=1.0, pool=1.0)
     retry = RetryPolicy(attempts=1, total=3.0, backoff=0.01, backoff_max=0.02)
     services = build_services(settings, clock, llm_timeouts=timeouts, llm_retry=retry)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    await botapi.wait_for_message(OWNER, contains="Briefing")
-    await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
-    services.tasks.add("File VAT return every quarter due Jan 31")
-    services.tasks.add("Pay rent friday")
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+    async with running(services) as adapter:  # the first tick ran: the briefing is out
+        await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
+        services.tasks.add("File VAT return every quarter due Jan 31")
+        services.tasks.add("Pay rent friday")
+        yield adapter
 
 
 # --- what must never happen ------------------------------------------------------------------

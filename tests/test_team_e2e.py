@@ -10,6 +10,7 @@ import hashlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,7 +175,7 @@ async def test_assignment_done_note_reach_the_owner_and_audit(
     told = await botapi.wait_for_message(MARIA, contains="Newsletter copy")
     assert "A task for you" in told["text"] and "Thu 26 Nov" in told["text"]
     await say(botapi, OWNER, "/edit 3 Newsletter copy v2", "Changed")
-    await asyncio.sleep(0.3)
+    await bot.ticks_pass(3)  # three more scheduler ticks
     assert len([m for m in botapi.bot_messages(MARIA) if "Newsletter" in m["text"]]) == 1
     team = await say(botapi, OWNER, "/team", "Your team")
     assert "@maria — 3 open tasks" in team["text"] and "#1 Promo cut" in team["text"]
@@ -235,17 +236,17 @@ async def test_reminders_come_at_the_contractors_local_time(
         return [m["text"] for m in botapi.bot_messages(user) if "Reminder" in m["text"]]
 
     clock.set(datetime(2026, 12, 2, 23, 59, tzinfo=UTC))  # 08:59 in Tokyo on Dec 3
-    await asyncio.sleep(0.3)
+    await bot.ticks_pass(3)  # three more scheduler ticks
     assert reminders(MARIA) == [] and reminders(TOM) == []
     clock.set(datetime(2026, 12, 3, 0, 1, tzinfo=UTC))  # 09:01 in Tokyo, 01:01 in Berlin
     await botapi.wait_for(lambda: reminders(MARIA))
-    await asyncio.sleep(0.3)
+    await bot.ticks_pass(3)  # three more scheduler ticks
     assert reminders(TOM) == []
     [maria] = reminders(MARIA)
     assert "due in a week" in maria and "Tokyo edit" in maria and "late" not in maria
     clock.set(datetime(2026, 12, 3, 8, 1, tzinfo=UTC))  # 09:01 in Berlin
     await botapi.wait_for(lambda: reminders(TOM))
-    await asyncio.sleep(0.3)
+    await bot.ticks_pass(3)  # three more scheduler ticks
     assert len(reminders(MARIA)) == 1 and len(reminders(TOM)) == 1
     # the owner's own ladder is unchanged: the owner's reminder is the owner's
     assert not any("Tokyo edit" in m["text"] for m in botapi.bot_messages(TOM))
@@ -259,13 +260,16 @@ async def test_daily_list_is_opt_in_at_eight_local(
     await botapi.wait_for_message(MARIA, contains="A task for you")
     await say(botapi, MARIA, "/daily on", "08:00")
     clock.set(datetime(2026, 11, 26, 12, 59, tzinfo=UTC))  # 07:59 in New York
-    await asyncio.sleep(0.3)
-    daily = lambda: [m for m in botapi.bot_messages(MARIA) if "Due by today" in m["text"]]  # noqa: E731
+    await bot.ticks_pass(3)  # three more scheduler ticks
+
+    def daily() -> list[dict[str, Any]]:
+        return [m for m in botapi.bot_messages(MARIA) if "Due by today" in m["text"]]
+
     assert daily() == []
     clock.set(datetime(2026, 11, 26, 13, 1, tzinfo=UTC))
     await botapi.wait_for(daily)
     clock.advance(timedelta(hours=2))
-    await asyncio.sleep(0.3)
+    await bot.ticks_pass(3)  # three more scheduler ticks
     assert len(daily()) == 1 and "Post reel" in daily()[0]["text"]
 
 

@@ -83,7 +83,7 @@ class AssistantCommands:
         )
         return [self.cards.card(self.s.proposals.propose(payload, "forward"))]
 
-    async def usage(self, args: str) -> list[Reply]:
+    def usage(self, args: str) -> list[Reply]:
         """Tokens used this month against LLM_MONTHLY_TOKEN_BUDGET."""
         report = self.s.usage.report(self.s.clock.now())
         state = "on" if self.s.ai is not None else "off"

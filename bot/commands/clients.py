@@ -64,7 +64,7 @@ class ClientCommands:
         router.command("autodraft", "draft replies to clients: on or off", self.autodraft)
         router.on_callback("ca", self.press_approve)
 
-    async def clients(self, args: str) -> list[Reply]:
+    def clients(self, args: str) -> list[Reply]:
         """Every client, those waiting for a reply first."""
         summaries = self.s.clients.summaries()
         if not summaries:
@@ -80,7 +80,7 @@ class ClientCommands:
             return f"⏳ {bold(summary.client.name)} — waiting since {since}{said}"
         return f"✓ {bold(summary.client.name)}{said}"
 
-    async def autodraft(self, args: str) -> list[Reply]:
+    def autodraft(self, args: str) -> list[Reply]:
         """Turn drafted replies to clients on or off, or show the setting."""
         choice = args.strip().lower()
         if choice in ("on", "off"):

@@ -49,7 +49,7 @@ class GeneralCommands:
         )
         router.on_callback("zs", self.press_zone)
 
-    async def help(self, args: str) -> list[Reply]:
+    def help(self, args: str) -> list[Reply]:
         """What the bot does and its commands; the first time, also which zone to read dates in."""
         lines = [INTRO, ""]
         lines += [f"/{c.name} — {esc(c.description)}" for c in self.router.commands.values()]
@@ -73,7 +73,7 @@ class GeneralCommands:
         )
         return Reply(text, buttons=rows)
 
-    async def press_zone(self, cb: Callback) -> list[Reply]:
+    def press_zone(self, cb: Callback) -> list[Reply]:
         zone = cb.args[0]
         if find_zone(zone) != zone:
             raise BadCallback()
@@ -91,7 +91,7 @@ class GeneralCommands:
             )
         return Reply(line, edit=edit)
 
-    async def settings(self, args: str) -> list[Reply]:
+    def settings(self, args: str) -> list[Reply]:
         """Show or change the time zone and briefing time."""
         key, _, value = args.strip().partition(" ")
         key, value = key.lower(), value.strip()

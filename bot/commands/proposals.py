@@ -108,14 +108,14 @@ class ProposalCommands:
 
     # --- commands and buttons ----------------------------------------------------------------
 
-    async def pending(self, args: str) -> list[Reply]:
+    def pending(self, args: str) -> list[Reply]:
         """Every proposal still waiting, each as its card."""
         rows = self.s.proposals.pending()
         if not rows:
             return [Reply("No proposals waiting for you.")]
         return [self.card(row) for row in rows]
 
-    async def press_approve(self, cb: Callback) -> list[Reply]:
+    def press_approve(self, cb: Callback) -> list[Reply]:
         outcome = self.s.proposals.approve(cb.int_arg())
         row, payload = outcome.proposal, p.load(outcome.proposal.payload)
         mark = "✅ Approved" if outcome.ok else "⚠️ Approved, but it could not be done"
@@ -127,7 +127,7 @@ class ProposalCommands:
             replies.append(Reply(esc(payload.text)))  # the final text alone, to copy
         return replies
 
-    async def press_edit(self, cb: Callback) -> list[Reply]:
+    def press_edit(self, cb: Callback) -> list[Reply]:
         row = self.s.proposals.start_edit(cb.int_arg())
         hint = (
             "Send the new reply text as your next message."
@@ -136,7 +136,7 @@ class ProposalCommands:
         )
         return [Reply(f"✏️ Editing proposal #{row.id}. {hint}", toast="Send the new text")]
 
-    async def press_reject(self, cb: Callback) -> list[Reply]:
+    def press_reject(self, cb: Callback) -> list[Reply]:
         row = self.s.proposals.reject(cb.int_arg())
         text = f"✖️ Rejected · proposal #{row.id}\n{self.describe(p.load(row.payload))}"
         return [Reply(text, edit=True, toast="Rejected; nothing was done")]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from html.parser import HTMLParser
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
 from bot.app import Services
+from bot.commands import markup
 from bot.commands.build import build_conversation
 from bot.commands.reply import Button, Reply
 from bot.services.delivery.loop import Loops
@@ -33,29 +33,18 @@ PROMPT = "you › "
 log = logging.getLogger(__name__)
 
 
-class _ToRich(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text = Text()
-        self._styles: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._styles.append(STYLES.get(tag, ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._styles:
-            self._styles.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data, style=" ".join(s for s in self._styles if s) or None)
-
-
 def to_rich(html_text: str) -> Text:
-    """Telegram's HTML subset as styled terminal text."""
-    parser = _ToRich()
-    parser.feed(html_text)
-    parser.close()
-    return parser.text
+    """Telegram's HTML subset as styled terminal text (links are terminal hyperlinks)."""
+    text = Text()
+    for run in markup.runs(html_text):
+        styles = [_style(tag) for tag in run.tags]
+        text.append(run.text, style=" ".join(s for s in styles if s) or None)
+    return text
+
+
+def _style(tag: markup.Tag) -> str:
+    href = tag.attr("href") if tag.name == "a" else None
+    return f"link {href}" if href and " " not in href else STYLES.get(tag.name, "")
 
 
 def key_label(number: int, text: str) -> str:

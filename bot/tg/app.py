@@ -160,6 +160,11 @@ class TelegramAdapter:
             feed=self.s.feed if settings.FEED_PORT is None else None,
         )
 
+    async def ticks_pass(self, count: int) -> None:
+        """Until `count` more whole scheduler ticks have run (see :class:`Background`)."""
+        assert self._background is not None, "the scheduler runs between startup and shutdown"
+        await self._background.ticks_pass(count)
+
     async def shutdown(self) -> None:
         if self._receiver is not None and self._intake is not None:
             self._intake.stop()  # the update being handled finishes first

@@ -3,14 +3,13 @@ that sends them is bot.services.delivery.tick)."""
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.commands import markup
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks.pages import task_buttons
@@ -67,7 +66,7 @@ class BriefingCommands:
         since = when(summary.waiting_since, True, self.s.prefs.tz, self.s.clock.now())
         return f"  {esc(summary.client.name)} — since {since}"
 
-    async def briefing(self, args: str) -> list[Reply]:
+    def briefing(self, args: str) -> list[Reply]:
         """The briefing now (does not count as the day's scheduled one)."""
         return [self.render()]
 
@@ -84,7 +83,7 @@ class BriefingCommands:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))
 
     def _undelivered(self, row: Undelivered) -> str:
-        first = html.unescape(re.sub(r"<[^>]*>", "", row.text.split("\n", 1)[0]))
+        first = markup.plain(row.text).split("\n", 1)[0]
         first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"

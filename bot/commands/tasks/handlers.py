@@ -119,7 +119,7 @@ class TaskCommands:
     def _when(self, at: datetime | None, has_time: bool) -> str:
         return zoned_when(self.s, at, has_time)
 
-    async def add(self, args: str) -> list[Reply]:
+    def add(self, args: str) -> list[Reply]:
         """Save a task from the owner's words; a date that reads two ways is asked about."""
         try:
             task = self.s.tasks.add(args)
@@ -131,7 +131,7 @@ class TaskCommands:
         text = "Added: " + self._line(task)
         return Reply(text, buttons=(task_buttons(task),), edit=edit)
 
-    async def press_date_choice(self, cb: Callback) -> list[Reply]:
+    def press_date_choice(self, cb: Callback) -> list[Reply]:
         """The owner picked a reading (or "no date"): the task is saved with it."""
         stored = json.loads(self.s.prefs.note(DATE_QUESTION) or "{}")
         index = cb.args[1]
@@ -142,7 +142,7 @@ class TaskCommands:
         task = self.s.tasks.create(_draft_of(drafts[int(index)]))
         return [self._added(task, edit=True)]
 
-    async def tasks(self, args: str) -> list[Reply]:
+    def tasks(self, args: str) -> list[Reply]:
         """List open tasks a page at a time, due first, with Done / Snooze buttons."""
         which = args.strip().lower() or None
         if which == "done":
@@ -151,7 +151,7 @@ class TaskCommands:
             return [self._page(None, 0), self._completions()]
         return [self._page(which, 0)]
 
-    async def press_page(self, cb: Callback) -> list[Reply]:
+    def press_page(self, cb: Callback) -> list[Reply]:
         """◂ Back / More ▸ under a task list: the same message shows the other page."""
         which, offset = parse_page(cb)
         return [replace(self._page(which, offset), edit=True)]
@@ -170,7 +170,7 @@ class TaskCommands:
         tz, now = self.s.prefs.tz, self.s.clock.now()
         return Reply("\n".join(["<b>Done</b>", *(completion_line(d, tz, now) for d in done)]))
 
-    async def done(self, args: str) -> list[Reply]:
+    def done(self, args: str) -> list[Reply]:
         """Mark a task done; a repeating one rolls to its next date."""
         task_id, _ = parse_id(args, "/done 3")
         return [self._completed(task_id)]
@@ -183,19 +183,19 @@ class TaskCommands:
         text = f"✓ Done: {bold(task.title)}. Next due: {self._due(task)}."
         return Reply(text, buttons=(task_buttons(task),), toast="Done; rolled to the next date")
 
-    async def snooze(self, args: str) -> list[Reply]:
+    def snooze(self, args: str) -> list[Reply]:
         """Move a task's due date."""
         task_id, when_text = parse_id(args, "/snooze 3 tomorrow 9am")
         task = self.s.tasks.snooze(task_id, when_text)
         return [Reply(f"⏰ Moved {bold(task.title)} to {self._due(task)}.")]
 
-    async def edit(self, args: str) -> list[Reply]:
+    def edit(self, args: str) -> list[Reply]:
         """Change a task's title, date or assignee."""
         task_id, text = parse_id(args, "/edit 3 Renew licence friday")
         task = self.s.tasks.edit(task_id, text)
         return [Reply("Changed: " + self._line(task))]
 
-    async def delete(self, args: str) -> list[Reply]:
+    def delete(self, args: str) -> list[Reply]:
         """Ask before deleting a task."""
         task_id, _ = parse_id(args, "/delete 3")
         task = self.s.tasks.get(task_id)
@@ -206,13 +206,13 @@ class TaskCommands:
         text = f"Delete #{task.id} {bold(task.title)}? This can't be undone."
         return [Reply(text, buttons=(buttons,))]
 
-    async def press_done(self, cb: Callback) -> list[Reply]:
+    def press_done(self, cb: Callback) -> list[Reply]:
         task = self.s.tasks.get(cb.int_arg(0))
         if task.status == "open" and due_stamp(task) != cb.args[1]:
             raise UserInputError("That task has changed since this list; send /tasks again.")
         return [self._completed(task.id)]
 
-    async def press_snooze(self, cb: Callback) -> list[Reply]:
+    def press_snooze(self, cb: Callback) -> list[Reply]:
         task = self.s.tasks.get(cb.int_arg(0))
         row = tuple(
             Button(label, callbacks.encode("tz", task.id, key))
@@ -220,20 +220,20 @@ class TaskCommands:
         )
         return [Reply(f"Snooze {bold(task.title)} until…", buttons=(row[:2], row[2:]))]
 
-    async def press_snooze_preset(self, cb: Callback) -> list[Reply]:
+    def press_snooze_preset(self, cb: Callback) -> list[Reply]:
         preset = SNOOZE_PRESETS.get(cb.args[1])
         if preset is None:
             raise BadCallback()
         task = self.s.tasks.snooze(cb.int_arg(0), preset[1])
         return [Reply(f"⏰ Moved {bold(task.title)} to {self._due(task)}.", edit=True)]
 
-    async def press_delete(self, cb: Callback) -> list[Reply]:
-        return await self.delete(str(cb.int_arg(0)))
+    def press_delete(self, cb: Callback) -> list[Reply]:
+        return self.delete(str(cb.int_arg(0)))
 
-    async def press_delete_yes(self, cb: Callback) -> list[Reply]:
+    def press_delete_yes(self, cb: Callback) -> list[Reply]:
         task = self.s.tasks.delete(cb.int_arg(0))
         return [Reply(f"🗑 Deleted #{task.id} {bold(task.title)}.", edit=True, toast="Deleted")]
 
-    async def press_delete_no(self, cb: Callback) -> list[Reply]:
+    def press_delete_no(self, cb: Callback) -> list[Reply]:
         task = self.s.tasks.get(cb.int_arg(0))
         return [Reply(f"Kept #{task.id} {bold(task.title)}.", edit=True)]

@@ -27,10 +27,12 @@ class Loops:
         self.seconds = seconds
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.ticks = 0  # ticks finished (with or without an error): what tests wait on
+        self._ticked = asyncio.Condition()
 
     def start(self, delay: float = 0.0) -> None:
         """The loops, after `delay` seconds."""
-        tick = every(self.seconds, self._tick, "scheduled send", delay=delay, wake=self._wake)
+        tick = every(self.seconds, self.tick, "scheduled send", delay=delay, wake=self._wake)
         self._tasks = [asyncio.create_task(tick, name="microdesk-scheduler")]
         if self._drafts is not None:
             drafts = every(self.seconds, self.drafts, "drafting replies to clients", delay=delay)
@@ -44,6 +46,22 @@ class Loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    async def tick(self) -> None:
+        """One tick, counted when it ends (with or without an error)."""
+        try:
+            await self._tick()
+        finally:
+            async with self._ticked:
+                self.ticks += 1
+                self._ticked.notify_all()
+
+    async def ticks_pass(self, count: int) -> None:
+        """Until `count` more ticks have finished (each one whole, started after this call
+        or running now), so "nothing more was sent" is checked after real ticks, not a sleep."""
+        async with self._ticked:
+            target = self.ticks + count + 1  # a tick running now may have started before
+            await self._ticked.wait_for(lambda: self.ticks >= target)
 
     async def drafts(self) -> None:
         """Draft what is due; wake the tick to send the cards."""

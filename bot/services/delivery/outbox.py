@@ -20,11 +20,13 @@ one is never sent again by itself: it is listed in the owner's briefing instead.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -157,33 +159,39 @@ class OutboxService:
 
     async def drain(self, deliver: Deliver, kind: str | None = None) -> int:
         """Send every ready row (of `kind`: see :meth:`ready`), each claimed first and settled
-        after; how many went out."""
+        after; how many went out.
+
+        The claims and settlements run in a worker thread: each is a durable commit, which
+        waits for the disk, and the event loop goes on meanwhile (updates, other sends)."""
         sent = 0
-        for row_id in self.ready(kind):
-            item = self.claim(row_id)
+        for row_id in await asyncio.to_thread(self.ready, kind):
+            item = await asyncio.to_thread(self.claim, row_id)
             if item is None:
                 continue
+            message_id = error = None
             try:
                 message_id = await deliver(item)
             except SendRateLimited:
-                self._release(item)
+                await asyncio.to_thread(self._release, item)
                 break  # Telegram asked us to wait: the rest go on the next tick
             except SendRefused as exc:
                 log.warning("outbox %s (%s) refused: %s", item.id, item.kind, exc)
-                self._settle(item.id, FAILED, error=str(exc))
+                status, error = FAILED, str(exc)
             except NotWanted as exc:
                 log.info("outbox %s (%s) dropped: %s", item.id, item.kind, exc)
-                self._settle(item.id, DROPPED, error=str(exc))
+                status, error = DROPPED, str(exc)
             except SendUnknown:
                 log.warning("outbox %s (%s): outcome unknown", item.id, item.kind)
-                self._settle(item.id, UNKNOWN, error=TIMED_OUT)
+                status, error = UNKNOWN, TIMED_OUT
             except Exception:
                 log.exception("outbox %s (%s): the send failed unexpectedly", item.id, item.kind)
-                self._settle(item.id, UNKNOWN, error="an unexpected error during the send")
+                status, error = UNKNOWN, "an unexpected error during the send"
             else:
                 crash_point("after_send")  # it went out; the record of it not written yet
-                self._settle(item.id, SENT, message_id=message_id)
+                status = SENT
                 sent += 1
+            settle = partial(self._settle, item.id, status, message_id=message_id, error=error)
+            await asyncio.to_thread(settle)
         return sent
 
     def undelivered(self, since: datetime) -> list[Undelivered]:

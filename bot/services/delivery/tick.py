@@ -18,6 +18,7 @@ Telegram or HTML. :func:`bot.services.delivery.loop.every` runs the tick in both
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,7 +73,20 @@ class Tick:
         self.recovered = False  # step 2 ran in this process
 
     async def run(self, wording: Wording, send: Send, jobs: list[Job]) -> int:
-        """One tick, in the order above; how many messages went out."""
+        """One tick, in the order above; how many messages went out. Steps 1–3 run in a worker
+        thread (their durable commits wait for the disk; the event loop goes on meanwhile)."""
+        await asyncio.to_thread(self._queue_due, wording)
+        send_row = partial(self._send_row, send)
+        sent = await self.outbox.drain(send_row)
+        queued = await self._weekly_backup(wording)
+        for job in jobs:
+            queued += await job()
+        if queued:
+            sent += await self.outbox.drain(send_row)
+        return sent
+
+    def _queue_due(self, wording: Wording) -> None:
+        """Steps 1–3: expire, recover (once), queue the due reminders and the briefing."""
         self.proposals.expire_due()
         if not self.recovered:
             self.outbox.recover()
@@ -84,14 +98,6 @@ class Tick:
         if briefing is not None:
             message = wording.briefing(late=briefing.late)
             self.scheduler.queue_briefing(briefing, message.text, message.buttons)
-        send_row = partial(self._send_row, send)
-        sent = await self.outbox.drain(send_row)
-        queued = await self._weekly_backup(wording)
-        for job in jobs:
-            queued += await job()
-        if queued:
-            sent += await self.outbox.drain(send_row)
-        return sent
 
     async def _weekly_backup(self, wording: Wording) -> int:
         """The weekly backup when due; a failure is queued once per ISO week (across restarts).
