@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    BACKUP_TARGET: str | None = None
+    BACKUP_USERNAME: str | None = None
+    BACKUP_PASSWORD: SecretStr | None = None
+    BACKUP_EVERY: Literal["daily", "weekly", "monthly"] = "weekly"
+    BACKUP_KEEP: int = Field(default=8, ge=1, le=1000)
+    BACKUP_PASSPHRASE: SecretStr | None = Field(default=None, validate_default=True)
 
     @field_validator("TIMEZONE")
     @classmethod
@@ -80,7 +87,14 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "WEBHOOK_SECRET", "CHROMA_HOST", mode="before"
+        "TELEGRAM_BOT_TOKEN",
+        "OPENAI_API_KEY",
+        "WEBHOOK_SECRET",
+        "CHROMA_HOST",
+        "BACKUP_USERNAME",
+        "BACKUP_PASSWORD",
+        "BACKUP_PASSPHRASE",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
@@ -95,6 +109,25 @@ class Settings(BaseSettings):
             return None
         if not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("use 1-256 characters: letters, digits, _ and - only")
+        return value
+
+    @field_validator("BACKUP_TARGET")
+    @classmethod
+    def _backup_target(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if "://" in value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("a folder path, or a WebDAV URL starting with http:// or https://")
+        return value
+
+    @field_validator("BACKUP_PASSPHRASE")
+    @classmethod
+    def _backup_passphrase(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and "://" in (info.data.get("BACKUP_TARGET") or ""):
+            raise ValueError("required when BACKUP_TARGET is a WebDAV URL (backups are encrypted)")
         return value
 
     @field_validator("OWNER_TELEGRAM_ID", "DATABASE_URL", mode="before")
@@ -121,8 +154,16 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line or a message."""
-        found = [self.TELEGRAM_BOT_TOKEN, self.OPENAI_API_KEY, self.WEBHOOK_SECRET]
-        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        found = [
+            self.TELEGRAM_BOT_TOKEN,
+            self.OPENAI_API_KEY,
+            self.WEBHOOK_SECRET,
+            self.BACKUP_PASSWORD,
+            self.BACKUP_PASSPHRASE,
+        ]
+        values = [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        in_url = urlsplit(self.BACKUP_TARGET or "").password
+        return [*values, in_url] if in_url else values
 
 
 class _FromMapping(Settings):
