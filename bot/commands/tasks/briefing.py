@@ -48,6 +48,9 @@ class BriefingCommands:
         if clients:
             extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
             briefing = replace(briefing, extras=extras)
+        backups = [f"  ⚠️ {esc(line)}" for line in self.s.backups.status_lines()]
+        if backups:
+            briefing = replace(briefing, extras={**briefing.extras, "Backups": backups})
         missed = [self._undelivered(row) for row in self._missed()]
         if missed:
             extras = {**briefing.extras, "Messages I may not have delivered": missed}
