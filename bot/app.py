@@ -28,6 +28,8 @@ from bot.services.proposals.links import LinkGuard
 from bot.services.proposals.rule_assistant import RuleAssistant
 from bot.services.tasks.briefing import BriefingService
 from bot.services.tasks.service import TaskService
+from bot.services.team.service import TeamService
+from bot.services.team.sweep import TeamSweep
 from bot.services.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ class Services:
     outbox: OutboxService
     delivery: Tick
     drafting: Drafting
+    team: TeamService
+    team_sweep: TeamSweep
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
 
@@ -100,11 +104,12 @@ def build_services(
     backups = BackupService(settings, clock, sessions, prefs)
     prompts = load_prompts()  # a broken prompt file fails the start, not the first message
     replies = ReplyDelivery(proposals, clients, drafts)
+    team = TeamService(sessions, clock, tasks, prefs, settings.OWNER_TELEGRAM_ID)
     llm, ai = None, None
     if settings.llm_enabled:
         llm = build_llm(settings, usage, llm_timeouts, llm_retry)
         search = ai_search or knowledge.asearch
-        ai = build_ai(llm, prompts, tasks, proposals, prefs, clock, search)
+        ai = build_ai(llm, prompts, tasks, proposals, prefs, clock, search, team)
     return Services(
         settings=settings,
         clock=clock,
@@ -127,6 +132,8 @@ def build_services(
         outbox=outbox,
         delivery=Tick(proposals, outbox, scheduler, backups),
         drafting=Drafting(drafts, clients, replies, outbox, ai),
+        team=team,
+        team_sweep=TeamSweep(sessions, clock, prefs, outbox),
         llm=llm,
         ai=ai,
     )
@@ -153,11 +160,14 @@ def build_ai(
     prefs: Preferences,
     clock: Clock,
     search: Search,
+    team: TeamService,
 ) -> AIAssistant:
     # the structured-output models: only when AI is on
     from bot.services.proposals.ai_turn import AIAssistant
 
-    return AIAssistant(llm, prompts, tasks, proposals, prefs, clock, search=search)
+    return AIAssistant(
+        llm, prompts, tasks, proposals, prefs, clock, search=search, team_notes=team.notes_for_model
+    )
 
 
 def build_knowledge(

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.dates.business import check_country
+from bot.dates.model import ORDERS
+from bot.dates.words import SUPPORTED
 from bot.errors import SettingsError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -61,6 +64,31 @@ class Settings(BaseSettings):
     BACKUP_EVERY: Literal["daily", "weekly", "monthly"] = "weekly"
     BACKUP_KEEP: int = Field(default=8, ge=1, le=1000)
     BACKUP_PASSPHRASE: SecretStr | None = Field(default=None, validate_default=True)
+    LANGUAGES: str = "en,de,fr,es"
+    COUNTRY: str = ""
+    DATE_ORDER: str = ""
+
+    @field_validator("LANGUAGES")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        codes = [code.strip().lower() for code in value.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in SUPPORTED]
+        if unknown or not codes:
+            raise ValueError(f"use a comma-separated list of {', '.join(SUPPORTED)}")
+        return ",".join(codes)
+
+    @field_validator("COUNTRY")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return check_country(value) if value.strip() else ""
+
+    @field_validator("DATE_ORDER")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and value not in ORDERS:
+            raise ValueError(f"use one of {', '.join(ORDERS)}")
+        return value
 
     @field_validator("TIMEZONE")
     @classmethod
@@ -142,6 +170,10 @@ class Settings(BaseSettings):
     @property
     def briefing_time(self) -> time:
         return parse_hhmm(self.BRIEFING_TIME)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.LANGUAGES.split(","))
 
     @property
     def database_url(self) -> str:

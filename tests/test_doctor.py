@@ -112,6 +112,7 @@ async def test_a_good_install_passes_every_check(
         "AI endpoint",
         "Telegram token",
         "owner id",
+        "time zone",
     ]
     assert "@microdesk_bot" in found["Telegram token"].detail
     assert f"offers {MODEL}" in found["AI endpoint"].detail
@@ -270,7 +271,7 @@ async def test_cli_prints_one_line_per_check_and_exits_0(
     assert await asyncio.to_thread(main, ["doctor"]) == 0
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert len(lines) == 9 and lines[-1] == "All good."
+    assert len(lines) == 10 and lines[-1] == "All good."
     assert all(line[0] in "✓–" for line in lines[:-1])
     assert TOKEN not in out and API_KEY not in out
 
@@ -292,3 +293,22 @@ async def test_cli_exits_1_names_the_problem_and_prints_no_secret(
     assert line.startswith("✗ Telegram token: the token is wrong")
     assert "→ fix: get a new one from @BotFather" in line
     assert wrong not in output and API_KEY not in output and "/bot" not in output
+
+
+async def test_doctor_says_which_zone_is_in_force_and_where_it_came_from(
+    tmp_path: Path, good: dict[str, str], models: FakeModels
+) -> None:
+    settings = loader(tmp_path, {**good, "TIMEZONE": "Europe/Berlin"})()
+    found = await check(lambda: settings)
+    assert "Europe/Berlin, from TIMEZONE" in found["time zone"].detail
+    from bot.db.engine import make_engine, migrate, session_factory
+    from bot.services.prefs import Preferences
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    Preferences(session_factory(engine), settings).set_timezone("Lisbon")
+    engine.dispose()
+    found = await check(lambda: settings)
+    detail = found["time zone"].detail
+    assert "Europe/Lisbon, chosen in /settings (TIMEZONE=Europe/Berlin is not used)" in detail

@@ -17,6 +17,8 @@ from bot.commands.router import Router
 from bot.commands.tasks.briefing import BriefingCommands
 from bot.commands.tasks.export import ExportCommands
 from bot.commands.tasks.handlers import TaskCommands
+from bot.commands.team import TeamCommands
+from bot.commands.team_desk import ContractorDesk
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -32,6 +34,8 @@ class Conversation:
     business: BusinessCommands  # Telegram Business updates, as the adapter translates them
     tick: Tick
     jobs: list[Job]  # the tick's jobs, in order (see build_conversation)
+    team: TeamCommands  # the Telegram adapter connects its sender to contractors' chats
+    desk: ContractorDesk  # contractors' own chats: a separate entry, never the router above
 
     async def run_tick(self, send: Send) -> int:
         """One scheduler tick (bot.services.delivery.tick), sending through `send`."""
@@ -45,7 +49,8 @@ def build_conversation(services: Services) -> Conversation:
     TaskCommands(services).register(router)
     briefing = BriefingCommands(services)
     briefing.register(router)
-    BackupCommands(services).register(router)
+    backups = BackupCommands(services)
+    backups.register(router)
     ExportCommands(services).register(router)
     cards = ProposalCommands(services)
     cards.register(router)
@@ -59,4 +64,19 @@ def build_conversation(services: Services) -> Conversation:
     jobs: list[Job] = [clients.ask_unknown]
     briefing.jobs = jobs  # the same list: `briefing.jobs.append(...)` registers too
     business = BusinessCommands(services)
-    return Conversation(router, briefing, knowledge, clients, business, services.delivery, jobs)
+    team = TeamCommands(services)
+    team.register(router)
+    jobs.append(team.send_due)  # contractors' notices, reminders, daily lists; their sends
+    briefing.sections.append(team.section)
+    briefing.sections.append(backups.section)  # a failed or overdue backup
+    return Conversation(
+        router,
+        briefing,
+        knowledge,
+        clients,
+        business,
+        services.delivery,
+        jobs,
+        team,
+        ContractorDesk(services),
+    )

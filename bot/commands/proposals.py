@@ -71,6 +71,11 @@ class ProposalCommands:
         if isinstance(payload, p.FinishTask):
             due = self._when(payload.due_at, False) if payload.due_at else "no date"
             return f"✓ Mark task #{payload.task_id} {bold(payload.title)} (due {due}) as done"
+        if isinstance(payload, p.ContractorMessage):
+            return (
+                f"💬 Message to your contractor {bold('@' + payload.name)}\n"
+                f"<blockquote>{esc(payload.text)}</blockquote>"
+            )
         return self._reply_text(payload)
 
     def _reply_text(self, payload: p.ReplyDraft) -> str:
@@ -140,7 +145,7 @@ class ProposalCommands:
         row = self.s.proposals.start_edit(cb.int_arg())
         hint = (
             "Send the new reply text as your next message."
-            if row.kind == "draft_reply"
+            if row.kind in ("draft_reply", "message_contractor")
             else "Send the task as your next message, e.g. “Renew licence friday 3pm”."
         )
         return [Reply(f"✏️ Editing proposal #{row.id}. {hint}", toast="Send the new text")]
@@ -153,7 +158,7 @@ class ProposalCommands:
 
 def _written(payload: p.Payload) -> str:
     """The text of a proposal that came from the model (or a client), not from stored data."""
-    if isinstance(payload, p.ReplyDraft):
+    if isinstance(payload, p.ReplyDraft | p.ContractorMessage):
         return payload.text
     if isinstance(payload, p.NewTask | p.ChangeTask):
         return payload.title or ""

@@ -99,6 +99,8 @@ class ConsoleChat:
         self.console.print(
             to_rich("<b>microdesk</b> — terminal chat. /help for commands, Ctrl-D to leave.")
         )
+        if not self.s.prefs.zone_chosen:  # the first chat asks which zone dates are in
+            self.show((await self.conversation.router.run_command("start", ""))[-1])
         self.loops.start()
         if self.s.settings.KNOWLEDGE_DIR.is_dir():  # new or changed documents, in the background
             self._indexing = asyncio.create_task(self._index_quietly())

@@ -81,6 +81,7 @@ async def run_checks(
         await check_llm(settings),
         await check_telegram(settings, transport),
         check_owner(settings),
+        check_zone(settings),
     ]
     if settings.WEBHOOK_URL is not None:
         found.append(await check_webhook(settings, transport))
@@ -415,6 +416,41 @@ def check_owner(settings: Settings) -> Check:
         return skipped(name, "not set: only needed for Telegram")
     fix = "message @userinfobot to learn your numeric id, and set OWNER_TELEGRAM_ID in .env"
     return failed(name, "OWNER_TELEGRAM_ID is not set: the bot refuses to start", fix)
+
+
+def check_zone(settings: Settings) -> Check:
+    """Which time zone is in force and where it comes from (/settings wins over TIMEZONE)."""
+    name = "time zone"
+    chosen = _stored_zone(settings.database_url)
+    order = settings.DATE_ORDER or (f"from COUNTRY {settings.COUNTRY}" if settings.COUNTRY else "")
+    tail = f"; dates in {settings.LANGUAGES}" + (f", order {order}" if order else "")
+    if chosen and chosen != settings.TIMEZONE and "TIMEZONE" in settings.model_fields_set:
+        detail = f"{chosen}, chosen in /settings (TIMEZONE={settings.TIMEZONE} is not used){tail}"
+        return passed(name, detail)
+    if chosen:
+        return passed(name, f"{chosen}, chosen in /settings{tail}")
+    if "TIMEZONE" in settings.model_fields_set:
+        return passed(name, f"{settings.TIMEZONE}, from TIMEZONE{tail}")
+    return passed(name, f"UTC by default: nobody chose a zone yet (the first /start asks){tail}")
+
+
+def _stored_zone(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database and not Path(parsed.database).exists():
+            return None
+        engine = create_engine(url, **_timeout_args(sqlite))
+    except (SQLAlchemyError, ImportError):
+        return None
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT value FROM settings WHERE key = 'timezone'")).first()
+            return None if row is None else str(row[0])
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 def _why(exc: httpx.HTTPError) -> str:

@@ -39,7 +39,7 @@ from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.services.delivery.loop import Loops
-from bot.tg import business, documents, render
+from bot.tg import business, documents, render, team
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -99,6 +99,8 @@ class TelegramAdapter:
         business.install(
             app, self.conversation.business, self.owner
         )  # group -2: client chats never pass the guard
+        # group -3: a contractor's private chat is served there and never passes the guard
+        team.TeamHandlers(self.s, self.conversation.desk, self.owner).install(app)
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
@@ -116,6 +118,7 @@ class TelegramAdapter:
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
+        self.conversation.team.connect(app.bot.username, partial(render.send_tracked, app.bot))
         self._background = Loops(self.tick, self.conversation.clients.draft_due, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")

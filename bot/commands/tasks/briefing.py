@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -13,9 +14,11 @@ from typing import TYPE_CHECKING
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks.pages import task_buttons
+from bot.db.team import TEAM
 from bot.services.clients.service import Summary
 from bot.services.delivery.outbox import Undelivered
 from bot.services.delivery.reminders import DueReminder
+from bot.services.team.sweep import contractor_of
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -25,12 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 UNDELIVERED_DAYS = 7
+Section = Callable[[], tuple[str, list[str]] | None]  # more of the briefing: a title, its lines
 
 
 class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
         self.jobs: list[Job] = []  # build_conversation sets the tick's list: the old hook
+        self.sections: list[Section] = []  # more of the briefing (contractors' news)
 
     def register(self, router: Router) -> None:
         router.command("briefing", "the daily briefing, now", self.briefing)
@@ -48,9 +53,10 @@ class BriefingCommands:
         if clients:
             extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
             briefing = replace(briefing, extras=extras)
-        backups = [f"  ⚠️ {esc(line)}" for line in self.s.backups.status_lines()]
-        if backups:
-            briefing = replace(briefing, extras={**briefing.extras, "Backups": backups})
+        for section in self.sections:
+            found = section()
+            if found is not None:
+                briefing = replace(briefing, extras={**briefing.extras, found[0]: found[1]})
         missed = [self._undelivered(row) for row in self._missed()]
         if missed:
             extras = {**briefing.extras, "Messages I may not have delivered": missed}
@@ -82,4 +88,6 @@ class BriefingCommands:
         first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
+        if row.kind == TEAM:  # a message to a contractor: say to whom
+            first += f" — to @{esc(self.s.team.name_of(contractor_of(row.key)))}"
         return f"  {first} ({at}: {why})"
