@@ -22,6 +22,7 @@ from bot.services.delivery.reminders import SchedulerService
 from bot.services.delivery.tick import Tick
 from bot.services.inbox import Inbox
 from bot.services.knowledge.service import KnowledgeService
+from bot.services.knowledge.share import ShareSync
 from bot.services.prefs import Preferences
 from bot.services.proposals.approval import ProposalService
 from bot.services.proposals.links import LinkGuard
@@ -65,6 +66,7 @@ class Services:
     team_sweep: TeamSweep
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
+    share: ShareSync | None = None  # KNOWLEDGE_URL, when set: polled by the tick
 
     def close(self) -> None:
         self.knowledge.close()
@@ -136,6 +138,7 @@ def build_services(
         team_sweep=TeamSweep(sessions, clock, prefs, outbox),
         llm=llm,
         ai=ai,
+        share=ShareSync(settings, knowledge) if settings.KNOWLEDGE_URL else None,
     )
 
 

@@ -34,6 +34,18 @@ def parse_hhmm(value: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: str) -> float:
+    """'30s' / '10m' / '1h' -> seconds; raises ValueError with a readable message."""
+    match = _DURATION.match(value.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected a duration like 30s, 10m or 1h, got {value!r}")
+    return float(int(match.group(1)) * _UNIT[match.group(2)])
+
+
 class Settings(BaseSettings):
     """Every setting microdesk reads, typed (the owner's list: README.md and .env.example)."""
 
@@ -58,6 +70,10 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    KNOWLEDGE_URL: str | None = None
+    KNOWLEDGE_USERNAME: str | None = None
+    KNOWLEDGE_PASSWORD: SecretStr | None = None
+    KNOWLEDGE_POLL: str = "10m"
     BACKUP_TARGET: str | None = None
     BACKUP_USERNAME: str | None = None
     BACKUP_PASSWORD: SecretStr | None = None
@@ -105,7 +121,7 @@ class Settings(BaseSettings):
         parse_hhmm(value)
         return value.strip()
 
-    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL")
+    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL", "KNOWLEDGE_URL")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -119,6 +135,8 @@ class Settings(BaseSettings):
         "OPENAI_API_KEY",
         "WEBHOOK_SECRET",
         "CHROMA_HOST",
+        "KNOWLEDGE_USERNAME",
+        "KNOWLEDGE_PASSWORD",
         "BACKUP_USERNAME",
         "BACKUP_PASSWORD",
         "BACKUP_PASSPHRASE",
@@ -138,6 +156,12 @@ class Settings(BaseSettings):
         if not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("use 1-256 characters: letters, digits, _ and - only")
         return value
+
+    @field_validator("KNOWLEDGE_POLL")
+    @classmethod
+    def _poll(cls, value: str) -> str:
+        parse_duration(value)
+        return value.strip()
 
     @field_validator("BACKUP_TARGET")
     @classmethod
@@ -162,6 +186,10 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @property
+    def knowledge_poll_seconds(self) -> float:
+        return parse_duration(self.KNOWLEDGE_POLL)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -192,10 +220,11 @@ class Settings(BaseSettings):
             self.WEBHOOK_SECRET,
             self.BACKUP_PASSWORD,
             self.BACKUP_PASSPHRASE,
+            self.KNOWLEDGE_PASSWORD,
         ]
         values = [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
-        in_url = urlsplit(self.BACKUP_TARGET or "").password
-        return [*values, in_url] if in_url else values
+        in_urls = [urlsplit(url or "").password for url in (self.BACKUP_TARGET, self.KNOWLEDGE_URL)]
+        return [*values, *[p for p in in_urls if p]]
 
 
 class _FromMapping(Settings):

@@ -106,17 +106,27 @@ class WebDAVServer:
                 "property_manager": True,
             }
         )
+        self.gets: list[str] = []  # the path of every GET (a download) served
+        self.fail_after_gets: int | None = None  # then answer 503: the share went away
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        server = wsgi.Server(("127.0.0.1", self.port), self.app, numthreads=4)
+        server = wsgi.Server(("127.0.0.1", self.port), self._counted, numthreads=4)
         server.prepare()
         self._server = server
         self._thread = threading.Thread(target=server.serve, daemon=True)
         self._thread.start()
+
+    def _counted(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "GET":
+            if self.fail_after_gets is not None and len(self.gets) >= self.fail_after_gets:
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+            self.gets.append(environ["PATH_INFO"])
+        return self.app(environ, start_response)
 
     def stop(self) -> None:
         if self._server is not None:

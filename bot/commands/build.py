@@ -69,6 +69,7 @@ def build_conversation(services: Services) -> Conversation:
     jobs.append(team.send_due)  # contractors' notices, reminders, daily lists; their sends
     briefing.sections.append(team.section)
     briefing.sections.append(backups.section)  # a failed or overdue backup
+    jobs.append(knowledge.sync_share)  # KNOWLEDGE_URL, every KNOWLEDGE_POLL
     return Conversation(
         router,
         briefing,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.commands.reply import Reply, bold, esc
+from bot.services.delivery import keys
 from bot.services.knowledge.index import Progress
 from bot.services.knowledge.service import Passage
 
@@ -63,6 +64,15 @@ class KnowledgeCommands:
             detail = f"{doc.chunks} passages" if doc.status == "indexed" else esc(doc.reason or "")
             lines.append(f"{mark} {esc(doc.name)} — {doc.status}: {detail}")
         return [Reply("\n".join(lines))]
+
+    async def sync_share(self) -> int:
+        """The tick's job: poll KNOWLEDGE_URL when due; a failure is told once (1 queued)."""
+        if self.s.share is None:
+            return 0
+        failure = await self.s.share.due()
+        if failure is None:
+            return 0
+        return int(self.s.outbox.put(keys.share_failed(self.s.clock.now(), esc(failure))))
 
     async def upload(self, name: str, data: bytes, progress: Progress | None) -> Reply:
         """A document the owner sent: index it and say how it went."""

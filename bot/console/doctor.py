@@ -87,6 +87,8 @@ async def run_checks(
         found.append(await check_webhook(settings, transport))
     if settings.BACKUP_TARGET is not None:
         found.append(await asyncio.to_thread(check_backup_target, settings))
+    if settings.KNOWLEDGE_URL is not None:
+        found.append(await asyncio.to_thread(check_knowledge_share, settings))
     return scrub(found, settings.secrets())
 
 
@@ -272,6 +274,19 @@ def check_backup_target(settings: Settings) -> Check:
         except MicrodeskError as exc:
             return failed(name, str(exc), fix)
     return passed(name, f"{target.describe()}: reachable, signed in, writable")
+
+
+def check_knowledge_share(settings: Settings) -> Check:
+    """KNOWLEDGE_URL answers and takes our credentials (only listed: nothing downloaded)."""
+    from bot.services.knowledge.share import ShareSync
+
+    share = ShareSync(settings, None)  # listing needs no index
+    fix = "correct KNOWLEDGE_URL (and KNOWLEDGE_USERNAME / KNOWLEDGE_PASSWORD)"
+    try:
+        count = share.probe()
+    except MicrodeskError as exc:
+        return failed("document share", str(exc), fix)
+    return passed("document share", f"{share.url}: reachable, signed in, {count} file(s)")
 
 
 # --- network --------------------------------------------------------------------------------------
