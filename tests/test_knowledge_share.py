@@ -52,7 +52,7 @@ def indexed(services: Services) -> dict[str, str]:
     return {d.name: d.status for d in services.knowledge.list_documents()}
 
 
-def test_only_new_and_changed_files_are_downloaded_and_vanished_ones_leave(
+async def test_only_new_and_changed_files_are_downloaded_and_vanished_ones_leave(
     tmp_path: Path, services: Services, share: WebDAVServer
 ) -> None:
     assert services.share is not None
@@ -75,6 +75,10 @@ def test_only_new_and_changed_files_are_downloaded_and_vanished_ones_leave(
     assert "note-11.md" not in indexed(services) and "new.md" in indexed(services)
     passages = services.knowledge.search("Room 7 code", k=3)
     assert any("997" in p.text for p in passages)
+
+    [docs] = await build_conversation(services).router.run_command("docs", "")
+    line = next(x for x in docs.text.splitlines() if "new.md" in x)
+    assert "from the WebDAV share (KNOWLEDGE_URL), read" in line
 
     restarted = build_services(services.settings, services.clock)  # tags survive a restart
     assert restarted.share is not None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.commands.render import when
 from bot.commands.reply import Reply, bold, esc
 from bot.services.delivery import keys
 from bot.services.knowledge.index import Progress
-from bot.services.knowledge.service import Passage
+from bot.services.knowledge.service import DocStatus, Passage
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -62,8 +63,22 @@ class KnowledgeCommands:
         for doc in docs:
             mark = STATUS_MARK.get(doc.status, "·")
             detail = f"{doc.chunks} passages" if doc.status == "indexed" else esc(doc.reason or "")
-            lines.append(f"{mark} {esc(doc.name)} — {doc.status}: {detail}")
+            lines.append(f"{mark} {esc(doc.name)} — {doc.status}: {detail} · {self._origin(doc)}")
         return [Reply("\n".join(lines))]
+
+    def _origin(self, doc: DocStatus) -> str:
+        """Where a document came from and when it was last read: one short phrase."""
+        settings = self.s.settings
+        if doc.source != "folder":
+            where = "sent in the chat"
+        elif self.s.share is not None and doc.path.startswith(str(self.s.share.mirror)):
+            where = "from the WebDAV share (KNOWLEDGE_URL)"
+        elif doc.path.startswith(str(settings.KNOWLEDGE_DIR.expanduser().resolve())):
+            where = "from the folder (KNOWLEDGE_DIR)"
+        else:
+            where = "from a folder"
+        read = when(doc.updated_at, True, self.s.prefs.tz, self.s.clock.now())
+        return f"{where}, read {read}"
 
     async def sync_share(self) -> int:
         """The tick's job: poll KNOWLEDGE_URL when due; a failure is told once (1 queued)."""
