@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 
 INDEX_LOCK = threading.RLock()
 _CREATE_LOCK = threading.Lock()  # one backup at a time in this process: file names, rotation
-KEEP = 8
 INDEX_WAIT_SECONDS = 60.0
 RETRY_AFTER = timedelta(hours=1)
 SETTLE_SECONDS = 60.0  # after start the bot catches up on updates and reminders first

@@ -27,6 +27,7 @@ from bot.services.backup.archive import fsync_dir, fsync_file
 
 log = logging.getLogger(__name__)
 PARTIAL = ".partial"
+WRITE = "could not take the backup file (is the disk full, or the share not mounted?)"
 TIMEOUT = 30.0
 
 
@@ -90,7 +91,7 @@ class FolderTarget:
             fsync_dir(self.folder)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            raise self._error(exc, "could not take the file (is it full, or not mounted?)") from exc
+            raise self._error(exc, WRITE) from exc
 
     def names(self) -> list[str]:
         try:
@@ -98,7 +99,7 @@ class FolderTarget:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise self._error(exc, "cannot be read") from exc
+            raise self._error(exc, WRITE) from exc
 
     def get(self, name: str, dest: Path) -> None:
         try:
@@ -114,7 +115,8 @@ class FolderTarget:
 
     def _error(self, exc: OSError, what: str) -> TargetError:
         log.warning("backup folder: %s", type(exc).__name__)
-        return TargetError(f"The backup folder {self.folder} (BACKUP_TARGET) {what}.")
+        setting = " (BACKUP_TARGET)" if self.off_box else ""
+        return TargetError(f"The backup folder {self.folder}{setting} {what}.")
 
 
 class WebDAVTarget:
