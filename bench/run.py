@@ -203,12 +203,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge rows")
     parser.add_argument("--no-calendar", action="store_true", help="skip the calendar rows")
     parser.add_argument("--save", type=Path, help="also write the rows as JSON to this file")
-    parser.add_argument("--only", choices=["dates"], help="run only this section")
+    parser.add_argument("--only", choices=["dates", "share"], help="run only this section")
     args = parser.parse_args(argv)
     if args.only == "dates":
         from bench import dates_eval
 
         print_table(dates_eval.rows(), "microdesk benchmarks (dates only)")
+        return 0
+    if args.only == "share":
+        from bench import share
+
+        print_table(share.rows(share.run()), "microdesk benchmarks (document share only)")
         return 0
     quick = args.quick
     rounds, burst, bursts = (30, 100, 1) if quick else (200, 500, 3)
@@ -258,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench import dates_eval
 
     rows += dates_eval.rows()
+    from bench import share
+
+    console.print("document share: 1,000 files on WebDAV, 10 changed …")
+    rows += share.rows(share.run())
     if know is not None:
         rows += knowledge_rows(know)
     if not args.no_calendar:

@@ -24,6 +24,7 @@ from bot.services.delivery.reminders import SchedulerService
 from bot.services.delivery.tick import Tick
 from bot.services.inbox import Inbox
 from bot.services.knowledge.service import KnowledgeService
+from bot.services.knowledge.share import ShareSync
 from bot.services.prefs import Preferences
 from bot.services.proposals.approval import ProposalService
 from bot.services.proposals.links import LinkGuard
@@ -71,6 +72,7 @@ class Services:
     calendar: CalendarRunner | None  # with CALDAV_URL
     llm: LLMClient | None = None
     ai: AIAssistant | None = None
+    share: ShareSync | None = None  # KNOWLEDGE_URL, when set: polled by the tick
 
     def close(self) -> None:
         self.knowledge.close()
@@ -148,6 +150,7 @@ def build_services(
         ai=ai,
         feed=FeedService(settings, sessions, clock, prefs),
         calendar=build_calendar(settings, sessions, clock, prefs),
+        share=ShareSync(settings, knowledge) if settings.KNOWLEDGE_URL else None,
     )
 
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -76,6 +77,16 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    KNOWLEDGE_URL: str | None = None
+    KNOWLEDGE_USERNAME: str | None = None
+    KNOWLEDGE_PASSWORD: SecretStr | None = None
+    KNOWLEDGE_POLL: str = "10m"
+    BACKUP_TARGET: str | None = None
+    BACKUP_USERNAME: str | None = None
+    BACKUP_PASSWORD: SecretStr | None = None
+    BACKUP_EVERY: Literal["daily", "weekly", "monthly"] = "weekly"
+    BACKUP_KEEP: int = Field(default=8, ge=1, le=1000)
+    BACKUP_PASSPHRASE: SecretStr | None = Field(default=None, validate_default=True)
     LANGUAGES: str = "en,de,fr,es"
     COUNTRY: str = ""
     DATE_ORDER: str = ""
@@ -141,7 +152,7 @@ class Settings(BaseSettings):
         parse_hhmm(value)
         return value.strip()
 
-    @field_validator("CALDAV_POLL")
+    @field_validator("CALDAV_POLL", "KNOWLEDGE_POLL")
     @classmethod
     def _poll(cls, value: str) -> str:
         parse_duration(value)
@@ -154,7 +165,9 @@ class Settings(BaseSettings):
             raise ValueError("name the calendar, e.g. microdesk")
         return value.strip()
 
-    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL", "CALDAV_URL")
+    @field_validator(
+        "TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL", "CALDAV_URL", "KNOWLEDGE_URL"
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -171,6 +184,11 @@ class Settings(BaseSettings):
         "CALDAV_USERNAME",
         "CALDAV_PASSWORD",
         "FEED_PORT",
+        "KNOWLEDGE_USERNAME",
+        "KNOWLEDGE_PASSWORD",
+        "BACKUP_USERNAME",
+        "BACKUP_PASSWORD",
+        "BACKUP_PASSPHRASE",
         mode="before",
     )
     @classmethod
@@ -188,10 +206,33 @@ class Settings(BaseSettings):
             raise ValueError("use 1-256 characters: letters, digits, _ and - only")
         return value
 
+    @field_validator("BACKUP_TARGET")
+    @classmethod
+    def _backup_target(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if "://" in value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("a folder path, or a WebDAV URL starting with http:// or https://")
+        return value
+
+    @field_validator("BACKUP_PASSPHRASE")
+    @classmethod
+    def _backup_passphrase(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and "://" in (info.data.get("BACKUP_TARGET") or ""):
+            raise ValueError("required when BACKUP_TARGET is a WebDAV URL (backups are encrypted)")
+        return value
+
     @field_validator("OWNER_TELEGRAM_ID", "DATABASE_URL", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @property
+    def knowledge_poll_seconds(self) -> float:
+        return parse_duration(self.KNOWLEDGE_POLL).total_seconds()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -225,8 +266,13 @@ class Settings(BaseSettings):
             self.OPENAI_API_KEY,
             self.WEBHOOK_SECRET,
             self.CALDAV_PASSWORD,
+            self.BACKUP_PASSWORD,
+            self.BACKUP_PASSPHRASE,
+            self.KNOWLEDGE_PASSWORD,
         ]
-        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        in_urls = [urlsplit(url or "").password for url in (self.BACKUP_TARGET, self.KNOWLEDGE_URL)]
+        return [*values, *[p for p in in_urls if p]]
 
 
 def unknown_zone(value: str) -> str:

@@ -95,7 +95,7 @@ async def test_backups_restores_and_contractors_are_recorded(
 
     settings: Settings = bot.s.settings
     quiet = Console(file=io.StringIO())
-    assert restore_command(settings, Path(path), quiet, confirmed=True) == 0
+    assert restore_command(settings, str(path), quiet, confirmed=True) == 0
     restored = build_services(settings)
     try:
         [entry] = restored.audit.page("backups", None, 1).entries

@@ -29,6 +29,11 @@ class BackupCommands:
     def register(self, router: Router) -> None:
         router.command("backup", "a backup file of your data", self.backup)
 
+    def section(self) -> tuple[str, list[str]] | None:
+        """For the briefing: a failed scheduled backup, or none verified off the box lately."""
+        lines = [f"  ⚠️ {esc(line)}" for line in self.s.backups.status_lines()]
+        return ("Backups", lines) if lines else None
+
     async def backup(self, args: str) -> list[Reply]:
         """A fresh backup, sent as one document (also kept in the backups folder)."""
         info = await self.s.backups.acreate()

@@ -51,7 +51,8 @@ def build_conversation(services: Services) -> Conversation:
     TaskCommands(services).register(router)
     briefing = BriefingCommands(services)
     briefing.register(router)
-    BackupCommands(services).register(router)
+    backups = BackupCommands(services)
+    backups.register(router)
     ExportCommands(services).register(router)
     calendar = CalendarCommands(services)
     calendar.register(router)
@@ -73,6 +74,8 @@ def build_conversation(services: Services) -> Conversation:
     team.register(router)
     jobs.append(team.send_due)  # contractors' notices, reminders, daily lists; their sends
     briefing.sections.append(team.section)
+    briefing.sections.append(backups.section)  # a failed or overdue backup
+    jobs.append(knowledge.sync_share)  # KNOWLEDGE_URL, every KNOWLEDGE_POLL
     return Conversation(
         router,
         briefing,

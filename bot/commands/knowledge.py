@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from bot.commands import callbacks
 from bot.commands.callbacks import Callback
+from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
+from bot.services.delivery import keys
 from bot.services.knowledge.index import Progress
 from bot.services.knowledge.service import DocStatus, Passage
 
@@ -73,14 +75,37 @@ class KnowledgeCommands:
                     "<code>microdesk ingest</code>."
                 )
             ]
-        return [docs_summary(docs)]
+        return [docs_summary(docs, self._origin)]
 
     async def press_docs_page(self, cb: Callback) -> list[Reply]:
         offset = cb.args[0]
         if not (offset.isascii() and offset.isdigit()) or len(offset) > 7:
             raise callbacks.BadCallback()
         docs = await self.s.knowledge.alist_documents()
-        return [docs_page(docs, int(offset))]
+        return [docs_page(docs, int(offset), self._origin)]
+
+    def _origin(self, doc: DocStatus) -> str:
+        """Where a document came from and when it was last read: one short phrase."""
+        settings = self.s.settings
+        if doc.source != "folder":
+            where = "sent in the chat"
+        elif self.s.share is not None and doc.path.startswith(str(self.s.share.mirror)):
+            where = "from the WebDAV share (KNOWLEDGE_URL)"
+        elif doc.path.startswith(str(settings.KNOWLEDGE_DIR.expanduser().resolve())):
+            where = "from the folder (KNOWLEDGE_DIR)"
+        else:
+            where = "from a folder"
+        read = when(doc.updated_at, True, self.s.prefs.tz, self.s.clock.now())
+        return f"{where}, read {read}"
+
+    async def sync_share(self) -> int:
+        """The tick's job: poll KNOWLEDGE_URL when due; a failure is told once (1 queued)."""
+        if self.s.share is None:
+            return 0
+        failure = await self.s.share.due()
+        if failure is None:
+            return 0
+        return int(self.s.outbox.put(keys.share_failed(self.s.clock.now(), esc(failure))))
 
     async def upload(self, name: str, data: bytes, progress: Progress | None) -> Reply:
         """A document the owner sent: index it and say how it went."""
@@ -134,7 +159,10 @@ def _counted(kind: str, n: int) -> str:
     return kind.replace("files", "file", 1) if "files" in kind else kind.removesuffix("s")
 
 
-def docs_summary(docs: Sequence[DocStatus]) -> Reply:
+Origin = Callable[[DocStatus], str]  # where a document came from, and when it was read
+
+
+def docs_summary(docs: Sequence[DocStatus], origin: Origin) -> Reply:
     """Page one of /docs: counts by status, the newest problems; the list when it fits."""
     by_status = Counter(d.status for d in docs)
     passages = sum(d.chunks for d in docs if d.status == "indexed")
@@ -144,7 +172,7 @@ def docs_summary(docs: Sequence[DocStatus]) -> Reply:
     lines += [f"– {esc(line)}" for line in skipped_groups(skipped)]
     if by_status["failed"]:
         lines.append(f"✗ {by_status['failed']:,} failed")
-    everything = [*lines, *(_doc_line(d) for d in docs)]
+    everything = [*lines, *(_doc_line(d, origin) for d in docs)]
     if len("\n".join(everything)) <= PAGE_CHARS:
         return Reply("\n".join(everything))
     failed = sorted((d for d in docs if d.status == "failed"), key=lambda d: d.updated_at)
@@ -152,19 +180,19 @@ def docs_summary(docs: Sequence[DocStatus]) -> Reply:
         lines += [
             "",
             "<b>Newest problems</b>",
-            *(_doc_line(d) for d in failed[::-1][:NEWEST_PROBLEMS]),
+            *(_doc_line(d, origin) for d in failed[::-1][:NEWEST_PROBLEMS]),
         ]
     lines += ["", "More ▸ lists every document."]
     return Reply("\n".join(lines), buttons=((Button("More ▸", callbacks.encode("dp", 0)),),))
 
 
-def docs_page(docs: Sequence[DocStatus], offset: int) -> Reply:
+def docs_page(docs: Sequence[DocStatus], offset: int, origin: Origin) -> Reply:
     """Every document by name, from `offset`, as many as fit in one message."""
     offset = min(offset, max(0, len(docs) - 1))
     lines: list[str] = []
     used = 100
     for doc in docs[offset:]:
-        line = _doc_line(doc)
+        line = _doc_line(doc, origin)
         if lines and used + len(line) + 1 > PAGE_CHARS:
             break
         lines.append(line)
@@ -180,11 +208,11 @@ def docs_page(docs: Sequence[DocStatus], offset: int) -> Reply:
     return Reply("\n".join([header, *lines]), buttons=(tuple(nav),) if nav else (), edit=True)
 
 
-def _doc_line(doc: DocStatus) -> str:
+def _doc_line(doc: DocStatus, origin: Origin) -> str:
     mark = STATUS_MARK.get(doc.status, "·")
     if doc.status == "indexed":
-        return f"{mark} {esc(doc.name)} — indexed: {doc.chunks} passages"
-    return f"{mark} {esc(doc.name)} — {doc.status}: {esc(_short(doc.reason or ''))}"
+        return f"{mark} {esc(doc.name)} — indexed: {doc.chunks} passages · {origin(doc)}"
+    return f"{mark} {esc(doc.name)} — {doc.status}: {esc(_short(doc.reason or ''))} · {origin(doc)}"
 
 
 def _short(text: str) -> str:

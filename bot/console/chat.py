@@ -8,6 +8,7 @@ as they come due.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from bot.commands import markup
 from bot.commands.build import build_conversation
 from bot.commands.reply import Button, Reply
 from bot.services.delivery.loop import Loops
+from bot.services.knowledge.watch import watch_folder
 
 STYLES = {
     "b": "bold",
@@ -136,12 +138,18 @@ class ConsoleChat:
                         self.show(reply)
         finally:
             await self.loops.stop()
+            if self._indexing is not None:  # the folder watch runs until the chat ends
+                self._indexing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._indexing
 
     async def _index_quietly(self) -> None:
+        """Read KNOWLEDGE_DIR, then keep it indexed as it changes (as the bot does)."""
         try:
             await self.s.knowledge.aingest_dir()
         except Exception:
             log.exception("reading the knowledge folder failed")
+        await watch_folder(self.s.knowledge, self.s.settings.KNOWLEDGE_DIR)
 
     async def tick(self) -> int:
         """One scheduler tick: what is due is printed (above a fresh prompt)."""

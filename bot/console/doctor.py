@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import BadSettings, Settings, load_settings
 from bot.db.engine import MIGRATIONS
-from bot.errors import SettingsError
+from bot.errors import MicrodeskError, SettingsError
 from bot.llm.completion import Usage
 from bot.llm.errors import LLMBadResponse, LLMDisabled, LLMError, LLMTimeout
 from bot.llm.usage import UsageReport
@@ -90,6 +90,10 @@ async def run_checks(
         found.append(await check_webhook(settings, transport))
     if settings.CALDAV_URL is not None:
         found.append(await asyncio.to_thread(check_calendar, settings))
+    if settings.BACKUP_TARGET is not None:
+        found.append(await asyncio.to_thread(check_backup_target, settings))
+    if settings.KNOWLEDGE_URL is not None:
+        found.append(await asyncio.to_thread(check_knowledge_share, settings))
     return scrub(found, settings.secrets())
 
 
@@ -301,6 +305,46 @@ def _chroma_server(host: str, port: int) -> Check:
         fix = "check that CHROMA_HOST / CHROMA_PORT point at a Chroma 1.x server"
         return failed("document index", f"{host}:{port} answered HTTP {response.status_code}", fix)
     return passed("document index", f"Chroma server at {host}:{port} answers")
+
+
+# --- backup target --------------------------------------------------------------------------------
+
+PROBE = "microdesk-doctor-probe.txt"
+
+
+def check_backup_target(settings: Settings) -> Check:
+    """BACKUP_TARGET answers, takes our credentials and a file (written, read, then removed)."""
+    from bot.services.backup.target import target_of
+
+    name = "backup target"
+    target = target_of(settings)
+    if settings.BACKUP_TARGET is None:
+        return skipped(name, f"{target.describe()} on this machine (BACKUP_TARGET is not set)")
+    fix = "correct BACKUP_TARGET (and BACKUP_USERNAME / BACKUP_PASSWORD), or mount the share"
+    with tempfile.TemporaryDirectory(prefix="microdesk-doctor-") as tmp:
+        probe = Path(tmp) / PROBE
+        probe.write_bytes(b"microdesk doctor: safe to delete\n")
+        try:
+            target.names()
+            target.put(probe, PROBE)
+            target.get(PROBE, Path(tmp) / "back")
+            target.delete(PROBE)
+        except MicrodeskError as exc:
+            return failed(name, str(exc), fix)
+    return passed(name, f"{target.describe()}: reachable, signed in, writable")
+
+
+def check_knowledge_share(settings: Settings) -> Check:
+    """KNOWLEDGE_URL answers and takes our credentials (only listed: nothing downloaded)."""
+    from bot.services.knowledge.share import ShareSync
+
+    share = ShareSync(settings, None)  # listing needs no index
+    fix = "correct KNOWLEDGE_URL (and KNOWLEDGE_USERNAME / KNOWLEDGE_PASSWORD)"
+    try:
+        count = share.probe()
+    except MicrodeskError as exc:
+        return failed("document share", str(exc), fix)
+    return passed("document share", f"{share.url}: reachable, signed in, {count} file(s)")
 
 
 # --- network --------------------------------------------------------------------------------------

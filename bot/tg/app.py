@@ -39,6 +39,7 @@ from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
 from bot.services.delivery.loop import Loops
+from bot.services.knowledge.watch import watch_folder
 from bot.tg import business, documents, render, team
 from bot.tg.feed import FeedServer
 from bot.tg.polling import DurablePoller
@@ -215,7 +216,8 @@ class TelegramAdapter:
         await self.s.aclose()
 
     async def _index_knowledge(self, delay: float = 0.0) -> None:
-        """Read new or changed files in KNOWLEDGE_DIR in the background, then warm the index."""
+        """Read new or changed files in KNOWLEDGE_DIR in the background, warm the index, then
+        keep the folder indexed as it changes (bot.services.knowledge.watch)."""
         await asyncio.sleep(delay)
         if not self.s.settings.KNOWLEDGE_DIR.is_dir():
             return
@@ -226,6 +228,7 @@ class TelegramAdapter:
                 await self.s.knowledge.awarm_up()
         except Exception:
             log.exception("indexing the knowledge folder failed")
+        await watch_folder(self.s.knowledge, self.s.settings.KNOWLEDGE_DIR)  # until stopped
 
     async def tick(self) -> int:
         """One scheduler tick: what is due goes to the owner."""

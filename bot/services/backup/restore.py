@@ -1,5 +1,9 @@
 """Restoring a backup file, and the data lock that keeps a restore from running under the bot.
 
+    fetch_backup(source, settings, work, ask_passphrase) -> Path
+                                           a local file, or a file name on BACKUP_TARGET,
+                                           decrypted into `work` when sealed (the passphrase
+                                           asked for; a wrong one refused, nothing changed)
     restore_backup(archive, settings, progress) -> RestoreResult
     DataLock, hold_data_lock(settings)     every microdesk process holds a shared lock on
                                            ``microdesk.db.lock``; a restore needs it exclusively
@@ -25,7 +29,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +48,7 @@ from bot.services.backup.archive import (
     no_progress,
     unpack,
 )
+from bot.services.backup.sealed import is_sealed, unseal
 from bot.services.backup.service import (
     INDEX_LOCK,
     DataPaths,
@@ -51,6 +56,7 @@ from bot.services.backup.service import (
     schema_revision,
     snapshot_database,
 )
+from bot.services.backup.target import target_of
 from bot.services.team.carry import carry_revocations
 
 log = logging.getLogger(__name__)
@@ -160,6 +166,34 @@ def _exclusive(database: Path) -> Iterator[None]:
 
 
 # --- restore ---------------------------------------------------------------------------------
+
+
+def fetch_backup(
+    source: str, settings: Settings, work: Path, ask_passphrase: Callable[[], str]
+) -> Path:
+    """The backup file to restore: `source` as a local path, else as a file name on the backup
+    target (downloaded into `work`); an encrypted one is decrypted into `work` first."""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        path = _from_target(source, settings, work)
+    if not is_sealed(path):
+        return path
+    plain = work / "decrypted.zip"
+    unseal(path, plain, ask_passphrase())
+    return plain
+
+
+def _from_target(name: str, settings: Settings, work: Path) -> Path:
+    if settings.BACKUP_TARGET is None or "/" in name or "\\" in name:
+        raise UserInputError("There is no backup file at that path.")
+    target = target_of(settings)
+    if name not in target.names():
+        raise UserInputError(
+            f"There is no backup named {name} on {target.describe()} (BACKUP_TARGET)."
+        )
+    path = work / name
+    target.get(name, path)
+    return path
 
 
 def restore_backup(

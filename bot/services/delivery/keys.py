@@ -4,8 +4,9 @@ reminder:<task>:<due instant>:<rung>   a reminder rung (bot.services.delivery.re
 briefing:<local date>                  the day's briefing
 card:<proposal>                        a drafted reply's card, queued with the proposal
 question:<proposal>                    "did your approved reply go out?", queued with the note
-backup:<ISO week>                      that week's scheduled backup failed
+backup:<period>                        that BACKUP_EVERY period's scheduled backup failed
 client:<client>:<message>              a client's burst that got no draft (AI off, or failed)
+share:<instant>                        the document share (KNOWLEDGE_URL) could not be read
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ def no_draft(client_id: int, last_message_id: int, text: str) -> Outgoing:
 def card_proposal(item: Claimed) -> int | None:
     """The proposal a card shows; None for every other kind of message."""
     return int(item.key.split(":", 1)[1]) if item.kind == CARD else None
+
+
+def share_failed(at: datetime, text: str) -> Outgoing:
+    """KNOWLEDGE_URL could not be read (told once until a round works again)."""
+    return Outgoing(f"share:{at.isoformat()}", NOTICE, text)

@@ -65,7 +65,8 @@ class DocStatus:
     reason: str | None
     size_bytes: int
     chunks: int
-    updated_at: datetime
+    updated_at: datetime  # when its content was last read
+    path: str = ""  # the file it came from (a folder document), or its upload name
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ def _status(doc: Document) -> DocStatus:
         size_bytes=doc.size_bytes,
         chunks=doc.chunk_count,
         updated_at=doc.updated_at,
+        path=doc.path,
     )
 
 
