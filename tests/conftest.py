@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,8 @@ from bot.config import Settings, load_settings
 from bot.tg.app import TelegramAdapter
 from tests.fakes.botapi import FakeBotAPI
 
-pytest_plugins = ["tests.pg"]  # the db_url fixture: SQLite, and PostgreSQL where marked
+# the db_url fixture: SQLite, and PostgreSQL where marked; a real Radicale CalDAV server
+pytest_plugins = ["tests.pg", "tests.radicale_server"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,10 +61,9 @@ def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
 
 
 @pytest.fixture
-async def botapi() -> AsyncIterator[object]:
-    from tests.fakes.botapi import FakeBotAPI
-
-    server = FakeBotAPI(token=TOKEN)
+async def botapi(clock: FrozenClock) -> AsyncIterator[FakeBotAPI]:
+    """The fake Bot API (real HTTP on 127.0.0.1); its messages are dated on the test's clock."""
+    server = FakeBotAPI(token=TOKEN, clock=lambda: clock.now().timestamp())
     await server.start()
     yield server
     await server.stop()
@@ -73,14 +75,73 @@ def services_for(tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock) -> Serv
     return build_services(settings, clock)
 
 
+@asynccontextmanager
+async def running(services: Services, tick_seconds: float = 0.05) -> AsyncIterator[TelegramAdapter]:
+    """The real Application over `services`, polling the fake Bot API, once its first tick has
+    run (what was due at start, such as the day's briefing, is out); stopped and closed after."""
+    adapter = TelegramAdapter(services, tick_seconds=tick_seconds)
+    await adapter.startup(poll_timeout=1)
+    try:
+        await adapter.ticks_pass(0)
+        yield adapter
+    finally:
+        await adapter.shutdown()
+        services.close()
+
+
+@pytest.fixture
+def llm_url() -> str | None:
+    """The model endpoint the shared bot uses: none (AI off) unless a module overrides this,
+    e.g. with the base URL of its fake OpenAI server."""
+    return None
+
+
+@pytest.fixture
+def llm_tools() -> bool | None:
+    """Whether the shared bot's model makes native tool calls: yes (the assistant's tool loop)
+    unless a module overrides this — False: a small model, every turn in small steps
+    (tests/test_ai_steps.py); None: probed at the first turn, as in production."""
+    return True
+
+
 @pytest.fixture
 async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    botapi: FakeBotAPI,
+    clock: FrozenClock,
+    llm_url: str | None,
+    llm_tools: bool | None,
 ) -> AsyncIterator[TelegramAdapter]:
-    """The real Application, polling the fake Bot API, scheduler ticking every 50 ms."""
-    services = services_for(tmp_path, botapi, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+    """The real Application, polling the fake Bot API, scheduler ticking every 50 ms.
+
+    A module or test changes it with ``pytest.mark.bot(...)``: ``tick_seconds``, ``data_dir``
+    (a folder in ``tmp_path`` instead of ``tmp_path`` itself) and any setting
+    (``LLM_MONTHLY_TOKEN_BUDGET="100000"``). With an ``llm_url`` fixture the AI features are
+    on, with short time-outs (and a model that makes tool calls unless ``llm_tools`` says
+    otherwise). What must exist before the start (a knowledge folder, the clock's
+    time) comes from an autouse fixture of the module.
+    """
+    marker = request.node.get_closest_marker("bot")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    tick_seconds = float(options.pop("tick_seconds", 0.05))
+    data = tmp_path / str(options.pop("data_dir", ""))
+    if llm_url is not None:
+        options["OPENAI_BASE_URL"] = llm_url
+    settings = make_settings(data, TELEGRAM_API_BASE_URL=botapi.base_url, **options)
+    if llm_url is None:
+        services = build_services(settings, clock)
+    else:
+        from bot.llm.client import Capabilities, RetryPolicy, Timeouts  # imports openai
+
+        fast = Timeouts(connect=1.0, read=0.5, write=1.0, pool=1.0)  # the fake answers at once
+        retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.05)
+        services = build_services(
+            settings,
+            clock,
+            llm_timeouts=fast,
+            llm_retry=retry,
+            llm_capabilities=Capabilities(tools=llm_tools),
+        )
+    async with running(services, tick_seconds) as adapter:
+        yield adapter

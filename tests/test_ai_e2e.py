@@ -10,21 +10,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import attach_ai, build_services
-from bot.clock import FrozenClock
-from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import Timeouts
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.test_bot_e2e import say
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.bot(LLM_MONTHLY_TOKEN_BUDGET="100000"),
+]
 FAST = Timeouts(connect=1.0, read=0.5, write=1.0, pool=1.0)
 
 
@@ -35,30 +35,8 @@ async def llm_api() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
-    settings = make_settings(
-        tmp_path,
-        TELEGRAM_API_BASE_URL=botapi.base_url,
-        OPENAI_BASE_URL=llm_api.base_url,
-        LLM_MONTHLY_TOKEN_BUDGET="100000",
-    )
-    services = build_services(settings, clock)
-    retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.05)
-    tools = Capabilities(tools=True)  # the tool loop; tests/test_ai_steps.py: small models
-    attach_ai(
-        services,
-        LLMClient(
-            settings, services.sessions, clock, timeouts=FAST, retry=retry, capabilities=tools
-        ),
-    )
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    await botapi.wait_for_message(OWNER, contains="Briefing")  # the first start sends today's
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+def llm_url(llm_api: FakeOpenAI) -> str:
+    return llm_api.base_url
 
 
 def respond(answer: str | None, *proposals: dict[str, Any]) -> dict[str, Any]:

@@ -17,12 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import attach_ai, build_services
-from bot.clock import FrozenClock
-from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
 from bot.services.proposals.ai_turn import window
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
@@ -42,32 +39,27 @@ async def llm_api() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, llm_api: FakeOpenAI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+def llm_url(llm_api: FakeOpenAI) -> str:
+    return llm_api.base_url
+
+
+@pytest.fixture
+def llm_tools() -> bool:
+    return False  # as probed for a small model (see the first test)
+
+
+@pytest.fixture
+def prices(tmp_path: Path) -> None:
     (tmp_path / "knowledge").mkdir()
     (tmp_path / "knowledge" / "prices.md").write_text(PRICES)
-    settings = make_settings(
-        tmp_path,
-        TELEGRAM_API_BASE_URL=botapi.base_url,
-        OPENAI_BASE_URL=llm_api.base_url,
-        KNOWLEDGE_DIR=str(tmp_path / "knowledge"),
-    )
-    services = build_services(settings, clock)
-    fast = Timeouts(connect=1.0, read=2.0, write=1.0, pool=1.0)
-    retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.02)
-    small = Capabilities(tools=False)  # as probed for a small model (see the first test)
-    llm = LLMClient(
-        settings, services.sessions, clock, timeouts=fast, retry=retry, capabilities=small
-    )
-    attach_ai(services, llm)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    await botapi.wait_for_message(OWNER, contains="Briefing")
-    await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+
+
+@pytest.fixture
+async def bot(prices: None, bot: TelegramAdapter, botapi: FakeBotAPI) -> TelegramAdapter:
+    """The shared bot with the AI on (a small model) over the price list (written before it
+    starts), once it has read it."""
+    await botapi.wait_for(lambda: bot.s.knowledge.list_documents(), timeout=30)
+    return bot
 
 
 def kind(value: str, title: str = "") -> Reply:

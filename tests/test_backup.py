@@ -18,9 +18,8 @@ from sqlalchemy import insert, select
 
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
-from bot.commands.build import build_conversation
+from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
-from bot.commands.tasks.briefing import BriefingCommands
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.db.engine import integrity_ok, make_engine
@@ -81,9 +80,11 @@ def test_backup_while_a_writer_keeps_inserting_is_consistent(
         engine = make_engine(settings.database_url)
         while not stop.is_set():
             with engine.begin() as conn:
-                task = conn.execute(
+                inserted = conn.execute(
                     insert(Task).values(**row, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None
+                task = inserted[0]
                 conn.execute(insert(TaskCompletion).values(task_id=task, title="x", done_at=now))
             written[0] += 1
         engine.dispose()
@@ -272,14 +273,14 @@ def test_a_live_chroma_index_is_copied_and_restores(
         path=str(settings.DATA_DIR / "index"), settings=ChromaSettings(anonymized_telemetry=False)
     )
     collection = client.get_or_create_collection("chunks", embedding_function=None)
-    collection.add(ids=["1", "2", "3"], embeddings=[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    collection.add(ids=["1", "2", "3"], embeddings=[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])  # type: ignore[arg-type]
     writing = threading.Event()
 
     def ingest() -> None:  # an ingest holds INDEX_LOCK while it writes: the backup waits
         with INDEX_LOCK:
             writing.set()
             time.sleep(0.3)
-            collection.add(ids=["4"], embeddings=[[0.6, 0.8, 0]])
+            collection.add(ids=["4"], embeddings=[[0.6, 0.8, 0]])  # type: ignore[arg-type]
 
     thread = threading.Thread(target=ingest)
     thread.start()
@@ -297,7 +298,7 @@ def test_a_live_chroma_index_is_copied_and_restores(
     )
     again = restored.get_collection("chunks", embedding_function=None)
     assert again.count() == 4
-    hits = again.query(query_embeddings=[[0, 0.9, 0.1]], n_results=1)
+    hits = again.query(query_embeddings=[[0, 0.9, 0.1]], n_results=1)  # type: ignore[arg-type]
     assert hits["ids"] == [["2"]]
 
 
@@ -321,9 +322,9 @@ def zips(folder: Path) -> set[str]:
 
 
 async def tick_without_backup(
-    briefing: BriefingCommands, send: Callable[[Reply], Awaitable[None]], folder: Path
+    conversation: Conversation, send: Callable[[Reply], Awaitable[None]], folder: Path
 ) -> bool:
-    await briefing.send_due(send)
+    await conversation.run_tick(send)
     return not zips(folder)
 
 
@@ -336,12 +337,12 @@ async def test_weekly_backup_once_per_iso_week_from_the_scheduler_tick(
     async def send(reply: Reply) -> None:
         sent.append(reply)
 
-    briefing = build_conversation(services).briefing
-    assert await tick_without_backup(briefing, send, folder)  # the first minute after start
+    conversation = build_conversation(services)
+    assert await tick_without_backup(conversation, send, folder)  # the first minute after start
     services.backups.weekly_not_before = 0.0
 
     async def tick() -> set[str]:
-        await briefing.send_due(send)
+        await conversation.run_tick(send)
         return zips(folder)
 
     first = await tick()  # Wednesday 25 Nov 2026: week 48
@@ -352,7 +353,7 @@ async def test_weekly_backup_once_per_iso_week_from_the_scheduler_tick(
 
     restarted = build_services(settings, clock)  # the ledger survives a restart
     restarted.backups.weekly_not_before = 0.0
-    assert await build_conversation(restarted).briefing.send_due(send) >= 0
+    assert await build_conversation(restarted).run_tick(send) >= 0
     assert zips(folder) == first
 
     clock.set(datetime(2026, 11, 29, 23, 30, tzinfo=UTC))  # Monday 00:30 in Berlin: W49

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.fakes.botapi import FakeBotAPI
 pytestmark = pytest.mark.asyncio
 
 
-async def say(botapi: FakeBotAPI, text: str, contains: str, user: int = OWNER) -> dict:
+async def say(botapi: FakeBotAPI, text: str, contains: str, user: int = OWNER) -> dict[str, Any]:
     before = len(botapi.bot_messages(user))
     botapi.send_message(text, user_id=user)
     return await botapi.wait_for_message(user, contains=contains, after=before)
@@ -139,14 +139,15 @@ async def test_briefing_fires_once_at_its_time_and_once_late_after_restart(
     services.tasks.add("File VAT return every quarter due Nov 26")
     adapter = TelegramAdapter(services, tick_seconds=0.02)
     await adapter.startup(poll_timeout=1)
-    briefings = lambda: [  # noqa: E731
-        m for m in botapi.bot_messages(OWNER) if m["text"].startswith("☀️ Briefing")
-    ]
+
+    def briefings() -> list[dict[str, Any]]:
+        return [m for m in botapi.bot_messages(OWNER) if m["text"].startswith("☀️ Briefing")]
+
     await botapi.wait_for(lambda: [c for c in botapi.calls if c.method == "getUpdates"])
     assert briefings() == []
     clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
     await botapi.wait_for(briefings)
-    await asyncio.sleep(0.2)  # ten more ticks: still one briefing
+    await adapter.ticks_pass(10)  # ten more ticks: still one briefing
     await adapter.shutdown()
     [first] = briefings()
     assert "Due today" in first["text"] and "File VAT return" in first["text"]
@@ -159,7 +160,7 @@ async def test_briefing_fires_once_at_its_time_and_once_late_after_restart(
     await adapter.startup(poll_timeout=1)
     await botapi.wait_for(lambda: len(briefings()) == 2)
     clock.advance(timedelta(minutes=5))
-    await asyncio.sleep(0.2)
+    await adapter.ticks_pass(10)
     await adapter.shutdown()
     services.close()
     second = briefings()[-1]
@@ -176,5 +177,5 @@ async def test_reminder_is_sent_once_with_buttons(
     assert re.search(r"due in a week", reminder["text"])
     assert reminder["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("✓")
     clock.advance(timedelta(minutes=30))
-    await asyncio.sleep(0.2)
+    await bot.ticks_pass(10)
     assert len([m for m in botapi.bot_messages(OWNER) if "Reminder" in m["text"]]) == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import callbacks
+from bot.commands.markup import split_text
 from bot.commands.reply import esc
 from bot.console.chat import to_rich
-from bot.tg.render import split_text
 
 
 def test_round_trip_and_arity() -> None:

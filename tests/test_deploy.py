@@ -93,7 +93,7 @@ def test_the_webhook_override_publishes_only_webhook_port_on_loopback() -> None:
 
 def test_the_systemd_unit_starts_the_venv_console_script_hardened() -> None:
     unit = configparser.ConfigParser(interpolation=None, strict=False)
-    unit.optionxform = str
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read(ROOT / "deploy" / "microdesk.service")
     service = unit["Service"]
     home = service["WorkingDirectory"]

@@ -46,14 +46,16 @@ KEYBOARD = InlineKeyboardMarkup(
 
 
 @pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
+async def botapi() -> AsyncIterator[FakeBotAPI]:
     async with running_fake_botapi(seed=7) as server:
         yield server
 
 
 @pytest_asyncio.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(api.token, base_url=api.bot_base_url, base_file_url=api.file_base_url) as b:
+async def ptb_bot(botapi: FakeBotAPI) -> AsyncIterator[Bot]:
+    async with Bot(
+        botapi.token, base_url=botapi.bot_base_url, base_file_url=botapi.file_base_url
+    ) as b:
         yield b
 
 
@@ -94,9 +96,9 @@ async def reverse_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 @pytest_asyncio.fixture
-async def app(api: FakeBotAPI) -> AsyncIterator[AnyApp]:
+async def app(botapi: FakeBotAPI) -> AsyncIterator[AnyApp]:
     """A real Application polling the fake, with an echo, a card and a document handler."""
-    application = application_builder(api).build()
+    application = application_builder(botapi).build()
     application.add_handler(CommandHandler("echo", echo))
     application.add_handler(CommandHandler("menu", menu))
     application.add_handler(CallbackQueryHandler(decide))
@@ -121,165 +123,171 @@ def seconds(value: float | dtm.timedelta) -> float:
 # ---------------------------------------------------------------- a real Application
 
 
-async def test_command_round_trip(api: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
-    update = api.send_message("/echo hello world", user_id=OWNER)
+async def test_command_round_trip(botapi: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
+    update = botapi.send_message("/echo hello world", user_id=OWNER)
 
-    reply = await api.wait_for_message(OWNER, "hello world")
+    reply = await botapi.wait_for_message(OWNER, "hello world")
 
     assert reply["from"]["is_bot"] is True
     assert reply["chat"] == {"id": OWNER, "type": "private", "first_name": "Owner"}
-    sent = api.calls_to("sendMessage")[-1]
+    sent = botapi.calls_to("sendMessage")[-1]
     assert sent.params["chat_id"] == OWNER
     assert sent.status == 200
-    assert {"getMe", "deleteWebhook", "getUpdates"} <= {call.method for call in api.calls}
-    await api.wait_idle()
-    assert api.pending_updates == []
-    assert update["update_id"] in [u["update_id"] for u in api.confirmed_updates]
+    assert {"getMe", "deleteWebhook", "getUpdates"} <= {call.method for call in botapi.calls}
+    await botapi.wait_idle()
+    assert botapi.pending_updates == []
+    assert update["update_id"] in [u["update_id"] for u in botapi.confirmed_updates]
 
 
-async def test_button_press_answers_and_edits(api: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
-    api.send_message("/menu", user_id=OWNER)
-    card = await api.wait_for_message(OWNER, "Proposal")
+async def test_button_press_answers_and_edits(botapi: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
+    botapi.send_message("/menu", user_id=OWNER)
+    card = await botapi.wait_for_message(OWNER, "Proposal")
     assert card["text"] == "Proposal #1"
     assert card["entities"] == [{"type": "bold", "offset": 9, "length": 2}]
 
-    api.press_button(card, "approve:1", user_id=OWNER)
+    botapi.press_button(card, "approve:1", user_id=OWNER)
 
-    edited = await api.wait_for(
-        lambda: (m := api.last_bot_message(OWNER))["text"].startswith("Decided") and m
+    edited = await botapi.wait_for(
+        lambda: (m := botapi.last_bot_message(OWNER))["text"].startswith("Decided") and m
     )
     assert edited["text"] == "Decided: approve:1"
     assert "reply_markup" not in edited  # editing without reply_markup drops the keyboard
-    assert [a["text"] for a in api.answered_callbacks.values()] == ["Noted"]
+    assert [a["text"] for a in botapi.answered_callbacks.values()] == ["Noted"]
     with pytest.raises(LookupError):
-        api.press_button(card, "reject:1", user_id=OWNER)
+        botapi.press_button(card, "reject:1", user_id=OWNER)
 
 
-async def test_document_upload_download_and_send(api: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
+async def test_document_upload_download_and_send(botapi: FakeBotAPI, app: Application) -> None:  # type: ignore[type-arg]
     content = bytes(range(256)) * 40
-    api.upload_document(content, "contract.pdf", user_id=OWNER)
+    botapi.upload_document(content, "contract.pdf", user_id=OWNER)
 
-    reply = await api.wait_for_message(OWNER, "bytes")
+    reply = await botapi.wait_for_message(OWNER, "bytes")
 
     assert reply["caption"] == f"{len(content)} bytes"
     assert reply["document"]["file_name"] == "reversed-contract.pdf"
-    assert api.file_bytes(reply["document"]["file_id"]) == content[::-1]
-    assert [c.status for c in api.calls_to("getFile")] == [200]
-    assert [c.status for c in api.calls_to("downloadFile")] == [200]
+    assert botapi.file_bytes(reply["document"]["file_id"]) == content[::-1]
+    assert [c.status for c in botapi.calls_to("getFile")] == [200]
+    assert [c.status for c in botapi.calls_to("downloadFile")] == [200]
 
 
 # ---------------------------------------------------------------- getUpdates
 
 
-async def test_offset_confirms_and_long_poll_returns_early(api: FakeBotAPI, bot: Bot) -> None:
-    first = api.send_message("one", user_id=OWNER)
-    second = api.send_message("two", user_id=OWNER)
+async def test_offset_confirms_and_long_poll_returns_early(
+    botapi: FakeBotAPI, ptb_bot: Bot
+) -> None:
+    first = botapi.send_message("one", user_id=OWNER)
+    second = botapi.send_message("two", user_id=OWNER)
 
-    fetched = await bot.get_updates(timeout=0)
+    fetched = await ptb_bot.get_updates(timeout=0)
     assert [u.update_id for u in fetched] == [first["update_id"], second["update_id"]]
-    assert len(api.pending_updates) == 2  # fetched is not confirmed
+    assert len(botapi.pending_updates) == 2  # fetched is not confirmed
 
-    await bot.get_updates(offset=second["update_id"], timeout=0)
-    assert [u["update_id"] for u in api.confirmed_updates] == [first["update_id"]]
+    await ptb_bot.get_updates(offset=second["update_id"], timeout=0)
+    assert [u["update_id"] for u in botapi.confirmed_updates] == [first["update_id"]]
 
-    poll = asyncio.create_task(bot.get_updates(offset=second["update_id"] + 1, timeout=5))
+    poll = asyncio.create_task(ptb_bot.get_updates(offset=second["update_id"] + 1, timeout=5))
     await asyncio.sleep(0.1)
     started = time.monotonic()
-    third = api.send_message("three", user_id=OWNER)
+    third = botapi.send_message("three", user_id=OWNER)
     fetched = await asyncio.wait_for(poll, 2)
     assert time.monotonic() - started < 1
     assert [u.update_id for u in fetched] == [third["update_id"]]
     assert fetched[0].message is not None
     assert fetched[0].message.text == "three"
-    assert [u["update_id"] for u in api.pending_updates] == [third["update_id"]]
+    assert [u["update_id"] for u in botapi.pending_updates] == [third["update_id"]]
 
 
-async def test_update_ids_jump_and_can_be_explicit(api: FakeBotAPI, bot: Bot) -> None:
-    ids = [api.send_message(str(n), user_id=OWNER)["update_id"] for n in range(20)]
+async def test_update_ids_jump_and_can_be_explicit(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    ids = [botapi.send_message(str(n), user_id=OWNER)["update_id"] for n in range(20)]
     assert ids == sorted(ids)
     assert any(b - a > 1 for a, b in itertools.pairwise(ids))
-    explicit = api.enqueue({"update_id": ids[-1] + 1000, "message": api_message(api)})
-    fetched = await bot.get_updates(timeout=0, limit=100)
+    explicit = botapi.enqueue({"update_id": ids[-1] + 1000, "message": api_message(botapi)})
+    fetched = await ptb_bot.get_updates(timeout=0, limit=100)
     assert fetched[-1].update_id == explicit["update_id"]
-    assert len(await bot.get_updates(timeout=0, limit=3)) == 3
+    assert len(await ptb_bot.get_updates(timeout=0, limit=3)) == 3
 
 
-def api_message(api: FakeBotAPI) -> dict[str, object]:
+def api_message(botapi: FakeBotAPI) -> dict[str, object]:
     """A raw message dict, as a test would build one for enqueue."""
     return {
         "message_id": 9000,
         "date": 1_700_000_000,
         "chat": {"id": OWNER, "type": "private", "first_name": "Owner"},
-        "from": api.make_user(OWNER),
+        "from": botapi.make_user(OWNER),
         "text": "raw",
     }
 
 
-async def test_get_updates_conflicts_with_a_webhook(api: FakeBotAPI, bot: Bot) -> None:
-    await bot.set_webhook("https://example.invalid/hook", secret_token="s3cret")
-    assert api.webhook is not None
-    assert api.webhook["secret_token"] == "s3cret"
+async def test_get_updates_conflicts_with_a_webhook(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    await ptb_bot.set_webhook("https://example.invalid/hook", secret_token="s3cret")
+    assert botapi.webhook is not None
+    assert botapi.webhook["secret_token"] == "s3cret"
     with pytest.raises(Conflict):
-        await bot.get_updates(timeout=0)
-    await bot.delete_webhook()
-    assert await bot.get_updates(timeout=0) == ()
+        await ptb_bot.get_updates(timeout=0)
+    await ptb_bot.delete_webhook()
+    assert await ptb_bot.get_updates(timeout=0) == ()
 
 
 # ---------------------------------------------------------------- faults
 
 
-async def test_429_surfaces_as_retry_after_and_delivers_nothing(api: FakeBotAPI, bot: Bot) -> None:
-    api.fail_next("sendMessage", status=429, retry_after=3)
+async def test_429_surfaces_as_retry_after_and_delivers_nothing(
+    botapi: FakeBotAPI, ptb_bot: Bot
+) -> None:
+    botapi.fail_next("sendMessage", status=429, retry_after=3)
 
     with warnings.catch_warnings():  # PTB warns that retry_after becomes a timedelta
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         with pytest.raises(RetryAfter) as caught:
-            await bot.send_message(OWNER, "hello")
+            await ptb_bot.send_message(OWNER, "hello")
         retry_after = caught.value.retry_after
 
     assert seconds(retry_after) == 3
-    assert api.bot_messages(OWNER) == []
-    await bot.send_message(OWNER, "hello")
-    assert [c.status for c in api.calls_to("sendMessage")] == [429, 200]
-    assert [m["text"] for m in api.bot_messages(OWNER)] == ["hello"]
+    assert botapi.bot_messages(OWNER) == []
+    await ptb_bot.send_message(OWNER, "hello")
+    assert [c.status for c in botapi.calls_to("sendMessage")] == [429, 200]
+    assert [m["text"] for m in botapi.bot_messages(OWNER)] == ["hello"]
 
 
-async def test_502_surfaces_as_network_error_not_bad_request(api: FakeBotAPI, bot: Bot) -> None:
-    api.fail_next("sendMessage", status=502)
+async def test_502_surfaces_as_network_error_not_bad_request(
+    botapi: FakeBotAPI, ptb_bot: Bot
+) -> None:
+    botapi.fail_next("sendMessage", status=502)
 
     with pytest.raises(NetworkError) as caught:
-        await bot.send_message(OWNER, "hello")
+        await ptb_bot.send_message(OWNER, "hello")
 
     assert not isinstance(caught.value, BadRequest)
-    assert api.bot_messages(OWNER) == []
+    assert botapi.bot_messages(OWNER) == []
 
 
-async def test_slow_answer_delivers_then_times_out(api: FakeBotAPI, bot: Bot) -> None:
-    api.delay("sendMessage", 0.5, times=1)
+async def test_slow_answer_delivers_then_times_out(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    botapi.delay("sendMessage", 0.5, times=1)
 
     with pytest.raises(TimedOut):
-        await bot.send_message(OWNER, "late", read_timeout=0.1)
+        await ptb_bot.send_message(OWNER, "late", read_timeout=0.1)
 
-    assert [m["text"] for m in api.bot_messages(OWNER)] == ["late"]
-    assert api.calls_to("sendMessage")[0].fault == "slow"
+    assert [m["text"] for m in botapi.bot_messages(OWNER)] == ["late"]
+    assert botapi.calls_to("sendMessage")[0].fault == "slow"
 
 
-async def test_chaos_hits_sends_but_spares_get_updates(api: FakeBotAPI, bot: Bot) -> None:
-    api.chaos(rate=1.0, kinds=("502",), seed=1)
+async def test_chaos_hits_sends_but_spares_get_updates(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    botapi.chaos(rate=1.0, kinds=("502",), seed=1)
     with pytest.raises(NetworkError):
-        await bot.send_message(OWNER, "hello")
-    assert await bot.get_updates(timeout=0) == ()
+        await ptb_bot.send_message(OWNER, "hello")
+    assert await ptb_bot.get_updates(timeout=0) == ()
 
-    api.chaos(rate=0)
-    await bot.send_message(OWNER, "hello")
-    assert len(api.bot_messages(OWNER)) == 1
+    botapi.chaos(rate=0)
+    await ptb_bot.send_message(OWNER, "hello")
+    assert len(botapi.bot_messages(OWNER)) == 1
 
 
 # ---------------------------------------------------------------- validation
 
 
-async def test_html_is_parsed_and_malformed_html_rejected(api: FakeBotAPI, bot: Bot) -> None:
-    sent = await bot.send_message(
+async def test_html_is_parsed_and_malformed_html_rejected(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    sent = await ptb_bot.send_message(
         OWNER, '<b>Due</b> &lt; 3 days: <a href="https://x.test">VAT</a>', parse_mode="HTML"
     )
     assert sent.text == "Due < 3 days: VAT"
@@ -287,99 +295,101 @@ async def test_html_is_parsed_and_malformed_html_rejected(api: FakeBotAPI, bot: 
 
     for malformed in ("1 < 2", "<div>x</div>", "<b>open", "<b><i>x</b></i>", "</b>"):
         with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
-            await bot.send_message(OWNER, malformed, parse_mode="HTML")
-    assert len(api.bot_messages(OWNER)) == 1
+            await ptb_bot.send_message(OWNER, malformed, parse_mode="HTML")
+    assert len(botapi.bot_messages(OWNER)) == 1
 
 
-async def test_text_length_limits(api: FakeBotAPI, bot: Bot) -> None:
-    await bot.send_message(OWNER, "x" * 4096)
+async def test_text_length_limits(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    await ptb_bot.send_message(OWNER, "x" * 4096)
     with pytest.raises(BadRequest, match=r"(?i)message is too long"):
-        await bot.send_message(OWNER, "x" * 4097)
+        await ptb_bot.send_message(OWNER, "x" * 4097)
     with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
-        await bot.send_message(OWNER, "   ")
+        await ptb_bot.send_message(OWNER, "   ")
 
 
-async def test_callback_data_over_64_bytes_is_rejected(api: FakeBotAPI, bot: Bot) -> None:
+async def test_callback_data_over_64_bytes_is_rejected(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
     fits = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="é" * 32)]])
-    await bot.send_message(OWNER, "fits", reply_markup=fits)
+    await ptb_bot.send_message(OWNER, "fits", reply_markup=fits)
 
     too_long = InlineKeyboardMarkup([[InlineKeyboardButton("no", callback_data="é" * 33)]])
     with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
-        await bot.send_message(OWNER, "too long", reply_markup=too_long)
+        await ptb_bot.send_message(OWNER, "too long", reply_markup=too_long)
 
 
-async def test_edit_errors_like_the_real_api(api: FakeBotAPI, bot: Bot) -> None:
-    sent = await bot.send_message(OWNER, "card", reply_markup=KEYBOARD)
+async def test_edit_errors_like_the_real_api(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    sent = await ptb_bot.send_message(OWNER, "card", reply_markup=KEYBOARD)
 
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-        await bot.edit_message_text("card", OWNER, sent.message_id, reply_markup=KEYBOARD)
+        await ptb_bot.edit_message_text("card", OWNER, sent.message_id, reply_markup=KEYBOARD)
     with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
-        await bot.edit_message_text("x", OWNER, sent.message_id + 100)
+        await ptb_bot.edit_message_text("x", OWNER, sent.message_id + 100)
 
-    await bot.edit_message_reply_markup(OWNER, sent.message_id, reply_markup=None)
-    assert "reply_markup" not in api.last_bot_message(OWNER)
+    await ptb_bot.edit_message_reply_markup(OWNER, sent.message_id, reply_markup=None)
+    assert "reply_markup" not in botapi.last_bot_message(OWNER)
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-        await bot.edit_message_reply_markup(OWNER, sent.message_id, reply_markup=None)
+        await ptb_bot.edit_message_reply_markup(OWNER, sent.message_id, reply_markup=None)
 
 
-async def test_press_button_by_text_uses_the_current_keyboard(api: FakeBotAPI, bot: Bot) -> None:
-    sent = await bot.send_message(OWNER, "card", reply_markup=KEYBOARD)
+async def test_press_button_by_text_uses_the_current_keyboard(
+    botapi: FakeBotAPI, ptb_bot: Bot
+) -> None:
+    sent = await ptb_bot.send_message(OWNER, "card", reply_markup=KEYBOARD)
 
-    update = api.press_button(sent.message_id, text="Reject", user_id=OWNER)
+    update = botapi.press_button(sent.message_id, text="Reject", user_id=OWNER)
 
     assert update["callback_query"]["data"] == "reject:1"
-    assert await bot.answer_callback_query(update["callback_query"]["id"]) is True
+    assert await ptb_bot.answer_callback_query(update["callback_query"]["id"]) is True
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
-        await bot.answer_callback_query(update["callback_query"]["id"])
+        await ptb_bot.answer_callback_query(update["callback_query"]["id"])
 
 
-async def test_wrong_token_is_unauthorized(api: FakeBotAPI) -> None:
-    stranger = Bot("123:wrong", base_url=api.bot_base_url, base_file_url=api.file_base_url)
+async def test_wrong_token_is_unauthorized(botapi: FakeBotAPI) -> None:
+    stranger = Bot("123:wrong", base_url=botapi.bot_base_url, base_file_url=botapi.file_base_url)
 
     with pytest.raises(InvalidToken):
         await stranger.initialize()
 
-    assert api.calls[-1].status == 401
-    assert api.calls[-1].result == "Unauthorized"
+    assert botapi.calls[-1].status == 401
+    assert botapi.calls[-1].result == "Unauthorized"
 
 
 # ---------------------------------------------------------------- the rest of the surface
 
 
-async def test_commands_chat_action_and_delete(api: FakeBotAPI, bot: Bot) -> None:
-    await bot.set_my_commands([("tasks", "List tasks"), ("add", "Add a task")])
-    assert [c.command for c in await bot.get_my_commands()] == ["tasks", "add"]
-    assert api.my_commands()[0] == {"command": "tasks", "description": "List tasks"}
+async def test_commands_chat_action_and_delete(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    await ptb_bot.set_my_commands([("tasks", "List tasks"), ("add", "Add a task")])
+    assert [c.command for c in await ptb_bot.get_my_commands()] == ["tasks", "add"]
+    assert botapi.my_commands()[0] == {"command": "tasks", "description": "List tasks"}
 
-    assert await bot.send_chat_action(OWNER, "typing") is True
-    sent = await bot.send_message(OWNER, "bye")
-    assert await bot.delete_message(OWNER, sent.message_id) is True
-    assert api.bot_messages(OWNER) == []
+    assert await ptb_bot.send_chat_action(OWNER, "typing") is True
+    sent = await ptb_bot.send_message(OWNER, "bye")
+    assert await ptb_bot.delete_message(OWNER, sent.message_id) is True
+    assert botapi.bot_messages(OWNER) == []
     with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
-        await bot.delete_message(OWNER, sent.message_id)
+        await ptb_bot.delete_message(OWNER, sent.message_id)
 
 
-async def test_business_connection_send(api: FakeBotAPI, bot: Bot) -> None:
-    api.connect_business("bc-1", user_id=OWNER)
-    api.send_business_message("Do you open on Sunday?", connection_id="bc-1", user_id=CLIENT)
-    updates = await bot.get_updates(timeout=0)
+async def test_business_connection_send(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    botapi.connect_business("bc-1", user_id=OWNER)
+    botapi.send_business_message("Do you open on Sunday?", connection_id="bc-1", user_id=CLIENT)
+    updates = await ptb_bot.get_updates(timeout=0)
     assert updates[0].business_connection is not None
     incoming = updates[1].business_message
     assert incoming is not None
     assert incoming.business_connection_id == "bc-1"
 
-    sent = await bot.send_message(CLIENT, "Yes, 10-14.", business_connection_id="bc-1")
+    sent = await ptb_bot.send_message(CLIENT, "Yes, 10-14.", business_connection_id="bc-1")
 
     assert sent.chat.id == CLIENT
     assert sent.from_user is not None
     assert sent.from_user.id == OWNER
     assert sent.business_connection_id == "bc-1"
     with pytest.raises(BadRequest, match=r"(?i)business_connection_invalid"):
-        await bot.send_message(CLIENT, "x", business_connection_id="unknown")
+        await ptb_bot.send_message(CLIENT, "x", business_connection_id="unknown")
 
 
-async def test_json_bodies_and_unknown_methods(api: FakeBotAPI) -> None:
-    url = f"{api.bot_base_url}{api.token}"
+async def test_json_bodies_and_unknown_methods(botapi: FakeBotAPI) -> None:
+    url = f"{botapi.bot_base_url}{botapi.token}"
     markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
     async with aiohttp.ClientSession() as session:
         body = {"chat_id": OWNER, "text": "json", "reply_markup": markup}
@@ -391,21 +401,21 @@ async def test_json_bodies_and_unknown_methods(api: FakeBotAPI) -> None:
     assert answer["ok"] is True
     assert answer["result"]["reply_markup"] == markup
     assert fallback == {"ok": True, "result": True}
-    assert [c.method for c in api.unhandled_calls] == ["setChatMenuButton"]
-    assert api.unhandled_calls[0].params == {"chat_id": 5}
+    assert [c.method for c in botapi.unhandled_calls] == ["setChatMenuButton"]
+    assert botapi.unhandled_calls[0].params == {"chat_id": 5}
 
 
-async def test_wait_for_explains_what_it_saw(api: FakeBotAPI, bot: Bot) -> None:
-    await bot.send_message(OWNER, "something else")
+async def test_wait_for_explains_what_it_saw(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    await ptb_bot.send_message(OWNER, "something else")
 
     with pytest.raises(AssertionError, match=r"(?s)containing 'never'.*sendMessage -> 200"):
-        await api.wait_for_message(OWNER, "never", timeout=0.05)
+        await botapi.wait_for_message(OWNER, "never", timeout=0.05)
 
 
-async def test_stop_ends_a_waiting_long_poll(api: FakeBotAPI, bot: Bot) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
+async def test_stop_ends_a_waiting_long_poll(botapi: FakeBotAPI, ptb_bot: Bot) -> None:
+    poll = asyncio.create_task(ptb_bot.get_updates(timeout=5))
     await asyncio.sleep(0.05)
     with contextlib.suppress(NetworkError):
-        await api.stop()
+        await botapi.stop()
         await asyncio.wait_for(poll, 2)
     assert poll.done()

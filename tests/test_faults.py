@@ -3,11 +3,8 @@ briefing still arrives exactly once, and every outbox row is settled sent with i
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,22 +14,13 @@ from bot.db.outbox import SENT, OutboxMessage
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
-from tests.test_bot_e2e import services_for
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+@pytest.fixture(autouse=True)
+def before_the_briefing(clock: FrozenClock) -> None:
     clock.set(datetime(2026, 11, 25, 6, 0, tzinfo=UTC))  # before the 08:00 briefing in Berlin
-    services = services_for(tmp_path, botapi, clock)
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 def delivered(botapi: FakeBotAPI, prefix: str) -> Counter[str]:
@@ -50,7 +38,7 @@ async def test_every_reply_reminder_and_briefing_arrives_exactly_once(
     clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))  # 09:00 in Berlin: briefing, 1-day rung
     await botapi.wait_for(lambda: delivered(botapi, "☀️ Briefing"), timeout=30)
     await botapi.wait_for(lambda: len(delivered(botapi, "⏰ Reminder")) == 20, timeout=60)
-    await asyncio.sleep(0.5)  # more ticks: nothing is sent again
+    await bot.ticks_pass(10)  # more ticks: nothing is sent again
     faults = Counter(c.fault for c in botapi.calls if c.fault)
     assert faults["429"] and faults["502"] and faults["slow"], faults
     added = delivered(botapi, "Added")

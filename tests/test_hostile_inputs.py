@@ -29,7 +29,7 @@ from sqlalchemy import inspect, text
 from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.tg.app import REFUSAL, TelegramAdapter
-from tests.conftest import OWNER, STRANGER, TOKEN, make_settings
+from tests.conftest import OWNER, STRANGER, TOKEN, make_settings, running
 from tests.fakes.botapi import FakeBotAPI
 from tests.retrieval_helpers import (
     binary_junk,
@@ -65,14 +65,10 @@ async def bot(
     (home / "knowledge" / "opening-hours.md").write_text(HOURS)
     settings = make_settings(home, TELEGRAM_API_BASE_URL=botapi.base_url)
     services = build_services(settings, FrozenClock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC)))
-    adapter = TelegramAdapter(services, tick_seconds=60)
-    await adapter.startup(poll_timeout=1)
-    await botapi.wait_for_message(OWNER, contains="Briefing")
-    await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
-    await say(botapi, "when is the studio open?", "opening-hours.md")  # the AI-off notice, once
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+    async with running(services, tick_seconds=60) as adapter:  # the briefing is out
+        await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
+        await say(botapi, "when is the studio open?", "opening-hours.md")  # the AI-off notice
+        yield adapter
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, Integer, MetaData, delete, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.app import Services
+from bot.db.base import Base
 from bot.db.engine import make_engine, relaxed_engine
 from bot.db.inbox import InboxUpdate
 from bot.llm.completion import Usage
@@ -20,13 +22,47 @@ from bot.services.inbox import CURRENT_UPDATE
 pytestmark = pytest.mark.all_databases  # SQLite and PostgreSQL (tests/pg.py)
 
 
+class Scratch(Base):
+    """Models a future feature might add, kept out of the app's own metadata."""
+
+    __abstract__ = True
+    metadata = MetaData()
+
+
+class NewLedger(Scratch):
+    """A new bookkeeping table, marked on its model."""
+
+    __tablename__ = "test_new_ledger"
+    bookkeeping = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class NewFeature(Scratch):
+    """A new table nobody marked: changing it is an effect."""
+
+    __tablename__ = "test_new_feature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+@pytest.fixture
+def scratch(services: Services) -> Iterator[None]:
+    Scratch.metadata.create_all(services.engine)
+    yield
+    Scratch.metadata.drop_all(services.engine)
+
+
 def update(update_id: int) -> dict[str, object]:
     return {"update_id": update_id, "message": {"message_id": 1, "date": 0, "text": "hi"}}
 
 
 def statuses(services: Services) -> dict[int, str]:
     with services.sessions() as session:
-        return dict(session.execute(select(InboxUpdate.update_id, InboxUpdate.status)).all())  # type: ignore[arg-type]
+        return {
+            row.update_id: row.status
+            for row in session.execute(select(InboxUpdate.update_id, InboxUpdate.status))
+        }
 
 
 def add_task_as(services: Services, update_id: int, title: str) -> None:
@@ -110,6 +146,63 @@ def test_llm_usage_alone_is_not_an_effect(services: Services) -> None:
         CURRENT_UPDATE.reset(token)
     services.inbox.recover()
     assert [p.update_id for p in services.inbox.take()] == [3]
+
+
+def handled_as(update_id: int, sessions: sessionmaker[Session], row: object) -> None:
+    """A handler of `update_id` that commits `row` through `sessions`."""
+    token = CURRENT_UPDATE.set(update_id)
+    try:
+        with sessions.begin() as session:
+            session.add(row)
+    finally:
+        CURRENT_UPDATE.reset(token)
+
+
+def rerun_after_recovery(services: Services) -> list[int]:
+    services.inbox.recover()
+    return [p.update_id for p in services.inbox.take()]
+
+
+@pytest.mark.usefixtures("scratch")
+def test_a_table_marked_bookkeeping_on_its_model_is_not_an_effect(services: Services) -> None:
+    services.inbox.store([update(1), update(2)])
+    services.inbox.take()
+    handled_as(1, services.sessions, NewLedger())
+    handled_as(2, services.sessions, NewFeature())
+    assert rerun_after_recovery(services) == [1]  # 2 committed a change: done
+
+
+@pytest.mark.usefixtures("scratch")
+def test_a_statement_counts_once_it_changed_a_row(services: Services) -> None:
+    services.inbox.store([update(1), update(2), update(3), update(4)])
+    services.inbox.take()
+    with services.sessions.begin() as session:
+        session.add_all([NewFeature(id=7), NewFeature(id=8), NewLedger(id=8)])
+    for update_id, statement, row in [
+        (1, delete(NewFeature).where(NewFeature.id == 99), None),  # nothing matched
+        (2, delete(NewLedger), None),  # bookkeeping
+        (3, delete(NewFeature).where(NewFeature.id == 7), None),
+        (4, delete(NewFeature), NewFeature(id=9)),  # a statement, then a flush: one effect row
+    ]:
+        token = CURRENT_UPDATE.set(update_id)
+        try:
+            with services.sessions.begin() as session:
+                session.execute(statement)
+                if row is not None:
+                    session.add(row)
+        finally:
+            CURRENT_UPDATE.reset(token)
+    assert rerun_after_recovery(services) == [1, 2]
+
+
+@pytest.mark.usefixtures("scratch")
+def test_another_sessionmaker_in_the_process_is_not_tracked(services: Services) -> None:
+    services.inbox.store([update(1)])
+    services.inbox.take()
+    handled_as(1, sessionmaker(services.engine), NewFeature())
+    with services.sessions() as session:
+        assert session.scalars(select(NewFeature.id)).all() == [1]  # it did commit
+    assert rerun_after_recovery(services) == [1]  # but not as the inbox's effect
 
 
 def test_each_update_pays_one_durable_commit(services: Services, db_url: str | None) -> None:

@@ -27,14 +27,14 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.app import attach_ai, build_services
+from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.db.clients import ClientMessage
 from bot.db.proposals import AuditEntry, Proposal
-from bot.llm.client import Capabilities, LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import Capabilities, RetryPolicy, Timeouts
 from bot.llm.prompts import DATA_TAGS
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, TOKEN, make_settings
+from tests.conftest import OWNER, TOKEN, make_settings, running
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.injection_corpus import ATTACKS, OWN_HOST, Attack, document
@@ -83,29 +83,20 @@ async def bot(
     settings = make_settings(
         home, TELEGRAM_API_BASE_URL=botapi.base_url, OPENAI_BASE_URL=llm_api.base_url
     )
-    services = build_services(settings, clock)
     timeouts = Timeouts(connect=1.0, read=2.0, write=1.0, pool=1.0)
     retry = RetryPolicy(attempts=1, total=3.0, backoff=0.01, backoff_max=0.02)
-    attach_ai(
-        services,
-        LLMClient(
-            settings,
-            services.sessions,
-            clock,
-            timeouts=timeouts,
-            retry=retry,
-            capabilities=Capabilities(tools=True),
-        ),
+    services = build_services(
+        settings,
+        clock,
+        llm_timeouts=timeouts,
+        llm_retry=retry,
+        llm_capabilities=Capabilities(tools=True),  # the tool loop: the search tool is attacked
     )
-    adapter = TelegramAdapter(services, tick_seconds=0.05)
-    await adapter.startup(poll_timeout=1)
-    await botapi.wait_for_message(OWNER, contains="Briefing")
-    await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
-    services.tasks.add("File VAT return every quarter due Jan 31")
-    services.tasks.add("Pay rent friday")
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+    async with running(services) as adapter:  # the first tick ran: the briefing is out
+        await botapi.wait_for(lambda: services.knowledge.list_documents(), timeout=30)
+        services.tasks.add("File VAT return every quarter due Jan 31")
+        services.tasks.add("Pay rent friday")
+        yield adapter
 
 
 # --- what must never happen ------------------------------------------------------------------

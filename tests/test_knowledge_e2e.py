@@ -6,15 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
-from bot.clock import FrozenClock
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 from tests.test_bot_e2e import say
 
@@ -22,20 +19,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "knowledge"
 
 
+pytestmark = pytest.mark.bot(tick_seconds=60)
+
+
 @pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+def samples(tmp_path: Path) -> None:
     shutil.copytree(SAMPLES, tmp_path / "knowledge")
-    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
-    services = build_services(settings, clock)
-    adapter = TelegramAdapter(services, tick_seconds=60)
-    await adapter.startup(poll_timeout=1)
-    # the bot reads KNOWLEDGE_DIR in the background after it starts
-    await botapi.wait_for(lambda: len(services.knowledge.list_documents()) == 5, timeout=60)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
+
+
+@pytest.fixture
+async def bot(samples: None, bot: TelegramAdapter, botapi: FakeBotAPI) -> TelegramAdapter:
+    """The shared bot over the sample documents (copied before it starts), once it has read
+    them (in the background after the start)."""
+    await botapi.wait_for(lambda: len(bot.s.knowledge.list_documents()) == 5, timeout=60)
+    return bot
 
 
 @pytest.mark.asyncio

@@ -3,7 +3,6 @@ unknown outcome is sent once more, marked — never twice unmarked, never a thir
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,7 +144,7 @@ async def test_the_briefing_lists_what_may_not_have_arrived(services: Services) 
     put(services, "reminder:1:x:7d", f"⏰ Reminder: <b>{title}</b> is due in a week")
     await services.outbox.drain(Transport(SendRefused("Telegram refused it (Forbidden)")))
     briefing = build_conversation(services).briefing
-    text = (await briefing.briefing(""))[0].text
+    text = briefing.briefing("")[0].text
     assert "Messages I may not have delivered" in text
     [line] = [line for line in text.splitlines() if "Pay VAT" in line]
     assert line.startswith("  ⏰ Reminder: Pay VAT &amp; social security xxx")  # no <b>
@@ -170,7 +169,7 @@ async def test_a_send_that_may_have_gone_out_is_repeated_once_with_the_marker(
     await adapter.startup(poll_timeout=1)
     try:
         await botapi.wait_for(lambda: sent_texts(botapi, lambda t: t.startswith(AGAIN)))
-        await asyncio.sleep(0.3)  # more ticks: nothing more
+        await adapter.ticks_pass(6)  # more ticks: nothing more
     finally:
         await adapter.shutdown()
         services.close()
@@ -192,7 +191,7 @@ async def test_a_refused_reminder_is_recorded_failed_and_not_retried(
     await adapter.startup(poll_timeout=1)
     try:
         await botapi.wait_for(lambda: any(r.status == FAILED for r in rows(services)))
-        await asyncio.sleep(0.3)
+        await adapter.ticks_pass(6)
     finally:
         await adapter.shutdown()
         services.close()

@@ -4,35 +4,25 @@ next briefing, a new time zone changes how dates are shown, and the command menu
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.tg.app import TelegramAdapter
-from tests.conftest import OWNER, make_settings
+from tests.conftest import OWNER
 from tests.fakes.botapi import FakeBotAPI
 
 pytestmark = pytest.mark.asyncio
 TICK = 0.02
 
 
-@pytest.fixture
-async def bot(
-    tmp_path: Path, botapi: FakeBotAPI, clock: FrozenClock
-) -> AsyncIterator[TelegramAdapter]:
+pytestmark = pytest.mark.bot(tick_seconds=TICK)
+
+
+@pytest.fixture(autouse=True)
+def before_the_briefing(clock: FrozenClock) -> None:
     clock.set(datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # Thu 07:00 in Berlin: before 08:00
-    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=botapi.base_url)
-    services = build_services(settings, clock)
-    adapter = TelegramAdapter(services, tick_seconds=TICK)
-    await adapter.startup(poll_timeout=1)
-    yield adapter
-    await adapter.shutdown()
-    services.close()
 
 
 async def say(botapi: FakeBotAPI, text: str, contains: str) -> str:
@@ -52,7 +42,7 @@ async def test_a_new_briefing_time_moves_the_next_briefing(
     shown = await say(botapi, "/settings briefing 09:30", "Daily briefing")
     assert "Daily briefing: 09:30" in shown
     clock.set(datetime(2026, 11, 26, 7, 30, tzinfo=UTC))  # 08:30: past the old 08:00
-    await asyncio.sleep(TICK * 15)  # many scheduler ticks
+    await bot.ticks_pass(15)  # many scheduler ticks
     assert briefings(botapi) == []
     clock.set(datetime(2026, 11, 26, 8, 31, tzinfo=UTC))  # 09:31 in Berlin
     sent = await botapi.wait_for(lambda: briefings(botapi), what="the 09:30 briefing")
@@ -60,16 +50,22 @@ async def test_a_new_briefing_time_moves_the_next_briefing(
     assert bot.s.prefs.briefing_time.strftime("%H:%M") == "09:30"
 
 
-async def test_a_new_time_zone_changes_how_tasks_show_dates(
+async def test_a_new_time_zone_keeps_timed_tasks_at_their_wall_clock_time(
     bot: TelegramAdapter, botapi: FakeBotAPI
 ) -> None:
     added = await say(botapi, "/add Call the supplier Dec 1 3am", "Added")
     assert "Tue 1 Dec 03:00" in added  # Berlin
-    await say(botapi, "/settings timezone America/New_York", "Time zone")
+    changed = await say(botapi, "/settings timezone America/New_York", "Time zone")
+    assert "1 task kept its local clock time" in changed
     listed = await say(botapi, "/tasks", "open task")
-    assert "Mon 30 Nov 21:00" in listed and "1 Dec" not in listed  # the same instant in New York
+    assert "Tue 1 Dec 03:00" in listed  # still 03:00, now in New York
     shown = await say(botapi, "/settings", "Time zone")
-    assert "Time zone: America/New_York" in shown
+    assert "Time zone: America/New_York (chosen in /settings)" in shown
+
+
+async def test_a_city_names_its_zone(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:
+    changed = await say(botapi, "/settings timezone lisbon", "Time zone")
+    assert "Europe/Lisbon" in changed
 
 
 async def test_a_bad_setting_changes_nothing(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:

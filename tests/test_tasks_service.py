@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,7 +58,10 @@ def test_filters(services: Services, clock: FrozenClock) -> None:
     week = services.tasks.add("Renew domain in 3 days")
     later = services.tasks.add("Edit promo video @maria in 2 weeks")
     undated = services.tasks.add("Think about pricing")
-    ids = lambda tasks: [t.id for t in tasks]  # noqa: E731
+
+    def ids(tasks: Sequence[Task]) -> list[int]:
+        return [t.id for t in tasks]
+
     assert ids(services.tasks.list()) == [today.id, week.id, later.id, undated.id]
     assert ids(services.tasks.list("today")) == [today.id]
     assert ids(services.tasks.list("week")) == [today.id, week.id]

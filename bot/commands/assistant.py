@@ -16,15 +16,17 @@ from bot.commands import outgoing
 from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, bold, esc
-from bot.db.outbox import NOTICE
+from bot.commands.tasks.handlers import date_question
 from bot.errors import MicrodeskError
+from bot.services.delivery import keys
 from bot.services.delivery.outbox import Outgoing
 from bot.services.proposals import payloads as p
-from bot.services.proposals.links import LinkGuard
+from bot.services.tasks.service import DateChoiceNeeded
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
+    from bot.db.proposals import Proposal
     from bot.services.proposals.ai_turn import AITurn
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class AssistantCommands:
         self.s = services
         self.cards = cards
         self.knowledge = knowledge
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
         self.drafting: set[asyncio.Task[None]] = set()
 
     def register(self, router: Router) -> None:
@@ -52,7 +54,10 @@ class AssistantCommands:
         if self.s.proposals.editing() is not None:
             return [self.cards.card(self.s.proposals.apply_edit(text))]
         if self.s.ai is not None:
-            return self.render(await self.s.ai.turn(text))
+            try:
+                return self.render(await self.s.ai.turn(text))
+            except DateChoiceNeeded as ask:  # the owner's date reads two ways: they pick
+                return [date_question(self.s, ask)]
         return await self._without_ai(text)
 
     async def _without_ai(self, text: str) -> list[Reply]:
@@ -63,7 +68,10 @@ class AssistantCommands:
             replies.append(Reply(f"<i>{esc(notice)}</i>"))
         request = rules.wants_task(text)
         if request is not None:
-            replies.append(self.cards.card(rules.propose_task(request)))
+            try:
+                replies.append(self.cards.card(rules.propose_task(request)))
+            except DateChoiceNeeded as ask:  # the date reads two ways: the owner picks
+                replies.append(date_question(self.s, ask))
         else:  # a question: the documents answer
             replies += await self.knowledge.answer(text)
         return replies
@@ -103,19 +111,21 @@ class AssistantCommands:
             payload = p.ReplyDraft(
                 text=draft.text, recipient=sender, incoming=text[:2000], sources=draft.sources
             )
-            self.s.proposals.propose(
-                payload, "forward", announce=lambda row: outgoing.card(row.id, self.cards.card(row))
-            )
+            self.s.proposals.propose(payload, "forward", announce=self._queued_card)
         except MicrodeskError as exc:
             self._note(f"I couldn't draft a reply to {bold(sender)}: {esc(str(exc))}")
         except Exception:
             log.exception("drafting a reply to a forwarded message failed")
             self._note(f"I couldn't draft a reply to {bold(sender)}; answer them yourself.")
 
-    def _note(self, text: str) -> None:
-        self.s.outbox.put(Outgoing(f"{NOTICE}:forward:{uuid.uuid4().hex}", NOTICE, text))
+    def _queued_card(self, row: Proposal) -> Outgoing:
+        reply = self.cards.card(row)
+        return keys.card(row.id, reply.text, outgoing.stored(reply))
 
-    async def usage(self, args: str) -> list[Reply]:
+    def _note(self, text: str) -> None:
+        self.s.outbox.put(keys.draft_failed(uuid.uuid4().hex, text))
+
+    def usage(self, args: str) -> list[Reply]:
         """Tokens used this month against LLM_MONTHLY_TOKEN_BUDGET."""
         report = self.s.usage.report(self.s.clock.now())
         state = "on" if self.s.ai is not None else "off"

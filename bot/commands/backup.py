@@ -1,11 +1,10 @@
-"""/backup sends a backup file; the weekly backup runs from the scheduler tick."""
+"""/backup sends a backup file (the weekly backup runs in the tick: bot.services.delivery)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.commands import outgoing
 from bot.commands.reply import Document, Reply, esc
 
 if TYPE_CHECKING:
@@ -30,6 +29,11 @@ class BackupCommands:
     def register(self, router: Router) -> None:
         router.command("backup", "a backup file of your data", self.backup)
 
+    def section(self) -> tuple[str, list[str]] | None:
+        """For the briefing: a failed scheduled backup, or none verified off the box lately."""
+        lines = [f"  ⚠️ {esc(line)}" for line in self.s.backups.status_lines()]
+        return ("Backups", lines) if lines else None
+
     async def backup(self, args: str) -> list[Reply]:
         """A fresh backup, sent as one document (also kept in the backups folder)."""
         info = await self.s.backups.acreate()
@@ -41,15 +45,7 @@ class BackupCommands:
                     f"the server in the backups folder as {esc(name)}."
                 )
             ]
-        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {name}"
+        where = info.path.absolute()
+        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {where}"
         content = await asyncio.to_thread(info.path.read_bytes)
         return [Reply(esc(caption), document=Document(name, content, caption))]
-
-
-async def weekly_backup(services: Services) -> int:
-    """The weekly backup when due (in a worker thread); the owner hears only of a failure,
-    queued in the outbox once per ISO week (across restarts). How many messages it queued."""
-    failure = await services.backups.weekly_if_due()
-    if failure is None:
-        return 0
-    return int(services.outbox.put(outgoing.backup_failed(failure.week, Reply(esc(failure.text)))))

@@ -1,24 +1,39 @@
 """Dispatch of commands, button presses and plain text to feature modules.
 
+Off the event loop: a handler written as a plain function (``def``, not ``async def``) does
+only database work and rendering; the router runs it in a worker thread
+(``asyncio.to_thread``), so a slow disk (a durable commit waits for a sync of the log) delays
+that update alone, never a reminder, a draft or the poller. The thread inherits the context
+(the inbox's current update, whose effects the commit records). An ``async def`` handler runs
+on the loop: it awaits the network (the model, Telegram) and keeps its database calls short.
+Updates are still handled one at a time, in order (:mod:`bot.tg.worker`).
+
 Expected errors (:class:`bot.errors.MicrodeskError`) become their one-sentence message; anything
 else is logged with its traceback and answered with a generic sentence.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from bot.commands import callbacks
 from bot.commands.reply import Reply, esc
 from bot.errors import MicrodeskError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-CommandFn = Callable[[str], Awaitable[list[Reply]]]
-CallbackFn = Callable[[callbacks.Callback], Awaitable[list[Reply]]]
-TextFn = Callable[[str], Awaitable[list[Reply]]]
+Replies = list[Reply]
+CommandFn = Callable[[str], Awaitable[Replies]] | Callable[[str], Replies]
+CallbackFn = (
+    Callable[[callbacks.Callback], Awaitable[Replies]] | Callable[[callbacks.Callback], Replies]
+)
+TextFn = Callable[[str], Awaitable[Replies]]
 ForwardFn = Callable[[str, str], Awaitable[list[Reply]]]
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please try again."
 
@@ -55,7 +70,7 @@ class Router:
         command = self.commands.get(name.lower())
         if command is None:
             return [Reply(f"I don't know /{esc(name[:40])}. Send /help for the list.")]
-        return await self._guard(command.run(args.strip()), f"/{command.name}")
+        return await self._guard(_call(command.run, args.strip()), f"/{command.name}")
 
     async def press(self, data: str | None) -> list[Reply]:
         try:
@@ -65,7 +80,7 @@ class Router:
                 raise callbacks.BadCallback()
         except MicrodeskError as exc:
             return [Reply(esc(str(exc)), toast=str(exc))]
-        return await self._guard(run(cb), f"button {cb.action}")
+        return await self._guard(_call(run, cb), f"button {cb.action}")
 
     async def text(self, text: str) -> list[Reply]:
         if self._text is None:
@@ -88,3 +103,10 @@ class Router:
         except Exception:
             log.exception("%s failed", what)
             return [Reply(GENERIC_FAILURE, toast=GENERIC_FAILURE)]
+
+
+async def _call(run: Callable[[T], Awaitable[Replies]] | Callable[[T], Replies], arg: T) -> Replies:
+    """Await an async handler; run a plain one in a worker thread (see the module docstring)."""
+    if inspect.iscoroutinefunction(run):
+        return await cast(Callable[[T], Awaitable[Replies]], run)(arg)
+    return await asyncio.to_thread(cast(Callable[[T], Replies], run), arg)

@@ -17,6 +17,7 @@ DONE = "done"
 
 class InboxUpdate(Base):
     __tablename__ = "inbox"
+    bookkeeping = True
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[str] = mapped_column(Text)
@@ -34,5 +35,6 @@ class UpdateEffect(Base):
     """
 
     __tablename__ = "update_effects"
+    bookkeeping = True
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

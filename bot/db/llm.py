@@ -12,9 +12,14 @@ from bot.db.types import UTCDateTime
 
 
 class LLMUsage(Base):
-    """One call to the LLM endpoint: what it cost and whether it gave a usable answer."""
+    """One call to the LLM endpoint: what it cost and whether it gave a usable answer.
+
+    Bookkeeping: usage is recorded even when the turn then fails, so it must not make a
+    crashed update look handled.
+    """
 
     __tablename__ = "llm_usage"
+    bookkeeping = True
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -5,7 +5,7 @@
                    endpoint accepts (remembered); the only `openai` import
     wire.py        the Chat Completions body (or its stream) as we read it: validated, capped
     completion.py  Completion / ToolCall / Usage as plain data, and the ChatModel Protocol
-    usage.py       UsageLedger: monthly budget check, a row per call, the /usage report
+    usage.py       the Budget the client checks and books (the ledger: bot.services.usage)
     structured.py  AssistantResult and proposals (pydantic), tools, parsers of a model turn
     citations.py   which numbered passages an answer cites; grounded or not; claims of action
     prompts.py     prompts/*.md loaded by name, variables checked at start, data sections

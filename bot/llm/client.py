@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 import httpx2
 import openai
-from sqlalchemy.orm import Session, sessionmaker
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -47,7 +46,6 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from bot.clock import Clock
 from bot.config import Settings
 from bot.llm import wire
 from bot.llm.completion import Completion, Message, Tool, Usage
@@ -59,7 +57,7 @@ from bot.llm.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
-from bot.llm.usage import UsageLedger, UsageReport
+from bot.llm.usage import Budget, UsageReport
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +180,7 @@ class LLMClient:
     def __init__(
         self,
         settings: Settings,
-        sessions: sessionmaker[Session],
-        clock: Clock,
+        ledger: Budget,
         *,
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
@@ -196,7 +193,7 @@ class LLMClient:
             raise LLMDisabled()
         self.model = settings.OPENAI_MODEL
         self.base_url = settings.OPENAI_BASE_URL or OPENAI_BASE_URL
-        self.ledger = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
+        self.ledger = ledger  # the app's one UsageLedger
         self.capabilities = capabilities or capabilities_of(self.base_url, self.model)
         self.lock = PriorityLock()  # one request at a time at this endpoint
         self._deadlines = {OWNER: settings.LLM_TIMEOUT, BACKGROUND: settings.LLM_DRAFT_TIMEOUT}
@@ -520,7 +517,7 @@ def _mapped_status(exc: openai.APIStatusError, model: str) -> LLMError:
         message = LLMUnavailable.default
     else:
         message = f"The AI endpoint rejected the request (HTTP {status}); nothing was changed."
-    return LLMUnavailable(message, detail=detail)
+    return LLMUnavailable(message, detail=detail, status=status)
 
 
 def _log_retry(retry_state: RetryCallState) -> None:

@@ -3,9 +3,11 @@
     fetch ──▶ store ──▶ take (new → handling) ──▶ handler ──▶ finish (done) ──▶ next fetch
                                                                                  (confirms)
 
-While a handler runs, :data:`CURRENT_UPDATE` holds its update id; every database transaction
-that changes something in that context also writes an :class:`UpdateEffect` row (a session
-hook), atomically with the change. At start, :meth:`Inbox.recover` closes as done every update
+While a handler runs, :data:`CURRENT_UPDATE` holds its update id; every transaction of the
+app's sessionmaker that changes a row in that context also writes an :class:`UpdateEffect` row
+(hooks on that sessionmaker, :func:`track_effects`), atomically with the change. Rows of models
+marked ``bookkeeping`` (the inbox's own, LLM usage) do not count: the rule and the mark live
+with the models, in :mod:`bot.db.base`. At start, :meth:`Inbox.recover` closes as done every update
 not done whose effect committed, and runs the others again.
 
 One disk sync per update. A durable commit (SQLite ``synchronous=FULL``, PostgreSQL
@@ -48,10 +50,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, event, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Result, bindparam, event, func, insert, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from bot.clock import Clock
+from bot.db.base import is_effect
 from bot.db.inbox import DONE, HANDLING, NEW, InboxUpdate, UpdateEffect
 
 CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
@@ -65,27 +68,45 @@ class Pending:
     payload: dict[str, Any]
 
 
-# bookkeeping that is not an effect of handling an update (LLM usage is recorded even when
-# the turn then fails; it must not make a crashed update look handled)
-NOT_EFFECTS = frozenset({"inbox", "update_effects", "llm_usage"})
-
-
 def _mark_effect(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: objects of a model that is not bookkeeping are about to change."""
+    changed = [*session.new, *session.dirty, *session.deleted]
+    if any(is_effect(getattr(type(obj), "__table__", None)) for obj in changed):
+        _add_effect(session)
+
+
+def _mark_statement_effect(state: ORMExecuteState) -> Result[Any] | None:
+    """An ORM ``update`` / ``delete`` / ``insert`` statement changes rows without a flush: it
+    counts once it changed a row of a model that is not bookkeeping."""
+    if CURRENT_UPDATE.get() is None or not (state.is_update or state.is_delete or state.is_insert):
+        return None
+    mapper = state.bind_mapper
+    if not is_effect(mapper.local_table if mapper is not None else None):
+        return None
+    result = state.invoke_statement()
+    if getattr(result, "rowcount", -1) != 0:  # -1: the driver can't tell; count it
+        _add_effect(state.session)
+    return result
+
+
+def _add_effect(session: Session) -> None:
     update_id = CURRENT_UPDATE.get()
     if update_id is None:
         return
-    changed = [*session.new, *session.dirty, *session.deleted]
-    if not any(getattr(obj, "__tablename__", "") not in NOT_EFFECTS for obj in changed):
-        return
+    if any(isinstance(obj, UpdateEffect) for obj in session.new):
+        return  # added earlier in this transaction (not flushed: get() would not see it)
     with session.no_autoflush:
         if session.get(UpdateEffect, update_id) is None:
             session.add(UpdateEffect(update_id=update_id))
 
 
-def track_effects() -> None:
-    """Install the session hook once per process."""
-    if not event.contains(Session, "before_flush", _mark_effect):
-        event.listen(Session, "before_flush", _mark_effect)
+def track_effects(sessions: sessionmaker[Session]) -> None:
+    """Hook `sessions` (the app's sessionmaker, and no other) so that a transaction that
+    changes a row of a model not marked ``bookkeeping`` (:mod:`bot.db.base`) while an update
+    is handled writes that update's effect row in the same commit."""
+    for name, hook in (("before_flush", _mark_effect), ("do_orm_execute", _mark_statement_effect)):
+        if not event.contains(sessions, name, hook):
+            event.listen(sessions, name, hook)
 
 
 # built once: each update would otherwise pay SQLAlchemy's statement construction again
@@ -115,13 +136,17 @@ _DONE = (
 
 
 class Inbox:
-    def __init__(self, engine: Engine, relaxed: Engine, clock: Clock) -> None:
-        """`relaxed`: an engine on the same database whose commits do not wait for the disk
-        (:func:`bot.db.engine.relaxed_engine`); the inbox disposes of it on :meth:`close`."""
+    def __init__(
+        self, sessions: sessionmaker[Session], engine: Engine, relaxed: Engine, clock: Clock
+    ) -> None:
+        """`sessions`: the app's sessionmaker, whose transactions record effects (see
+        :func:`track_effects`); `relaxed`: an engine on the same database whose commits do
+        not wait for the disk (:func:`bot.db.engine.relaxed_engine`); the inbox disposes of
+        it on :meth:`close`."""
         self._engine = engine
         self._relaxed = relaxed
         self._clock = clock
-        track_effects()
+        track_effects(sessions)
 
     def close(self) -> None:
         if self._relaxed is not self._engine:

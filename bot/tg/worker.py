@@ -2,6 +2,11 @@
 
 Both ways updates arrive — our long-polling loop (:mod:`bot.tg.polling`) and the webhook
 (:mod:`bot.tg.webhook`) — store an update first and then ask this worker to drain the inbox.
+
+One update at a time: the next is taken only when the last one's handling (its database work,
+run in a worker thread by :mod:`bot.commands.router`, and its replies) has ended. Meanwhile the
+event loop is free for the scheduler tick, drafting and the poller, so a slow disk delays only
+the update whose commit waits for it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ class ExportCommands:
     def register(self, router: Router) -> None:
         router.command("export", "deadlines as a calendar file (.ics), tasks as .csv", self.export)
 
-    async def export(self, args: str) -> list[Reply]:
+    def export(self, args: str) -> list[Reply]:
         """Send the calendar and the spreadsheet, one file each."""
         from bot.services.tasks.export import export_all, file_names  # icalendar: on first use
 

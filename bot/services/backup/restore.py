@@ -1,5 +1,9 @@
 """Restoring a backup file, and the data lock that keeps a restore from running under the bot.
 
+    fetch_backup(source, settings, work, ask_passphrase) -> Path
+                                           a local file, or a file name on BACKUP_TARGET,
+                                           decrypted into `work` when sealed (the passphrase
+                                           asked for; a wrong one refused, nothing changed)
     restore_backup(archive, settings, progress) -> RestoreResult
     DataLock, hold_data_lock(settings)     every microdesk process holds a shared lock on
                                            ``microdesk.db.lock``; a restore needs it exclusively
@@ -10,7 +14,8 @@ The order makes a refusal change nothing and a crash leave a usable database:
 2. check and extract the archive into a staging folder beside the database
    (:func:`bot.services.backup.archive.unpack`: manifest, member names, sizes, sha256);
 3. ``PRAGMA integrity_check`` on the extracted database; its schema must be one this version
-   knows (an older one is migrated at the next start);
+   knows (an older one is migrated at the next start); the live database's revoked
+   contractors and closed invites are applied to it (:mod:`bot.services.team.carry`);
 4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
 5. checkpoint the current WAL, then rename the new file over the database (atomic);
 6. move the current index folder to ``index.before-restore`` and the restored one into place.
@@ -24,7 +29,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +48,7 @@ from bot.services.backup.archive import (
     no_progress,
     unpack,
 )
+from bot.services.backup.sealed import is_sealed, unseal
 from bot.services.backup.service import (
     INDEX_LOCK,
     DataPaths,
@@ -50,6 +56,8 @@ from bot.services.backup.service import (
     schema_revision,
     snapshot_database,
 )
+from bot.services.backup.target import target_of
+from bot.services.team.carry import carry_revocations
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +168,34 @@ def _exclusive(database: Path) -> Iterator[None]:
 # --- restore ---------------------------------------------------------------------------------
 
 
+def fetch_backup(
+    source: str, settings: Settings, work: Path, ask_passphrase: Callable[[], str]
+) -> Path:
+    """The backup file to restore: `source` as a local path, else as a file name on the backup
+    target (downloaded into `work`); an encrypted one is decrypted into `work` first."""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        path = _from_target(source, settings, work)
+    if not is_sealed(path):
+        return path
+    plain = work / "decrypted.zip"
+    unseal(path, plain, ask_passphrase())
+    return plain
+
+
+def _from_target(name: str, settings: Settings, work: Path) -> Path:
+    if settings.BACKUP_TARGET is None or "/" in name or "\\" in name:
+        raise UserInputError("There is no backup file at that path.")
+    target = target_of(settings)
+    if name not in target.names():
+        raise UserInputError(
+            f"There is no backup named {name} on {target.describe()} (BACKUP_TARGET)."
+        )
+    path = work / name
+    target.get(name, path)
+    return path
+
+
 def restore_backup(
     archive: Path, settings: Settings, progress: Progress = no_progress
 ) -> RestoreResult:
@@ -173,6 +209,7 @@ def restore_backup(
         try:
             manifest = unpack(archive, staging, progress)
             _check_database(staging / DB_NAME)
+            carry_revocations(paths.database, staging / DB_NAME)  # revoked stays revoked
             progress(1, 1, "replacing")
             previous = _replace_database(staging / DB_NAME, paths.database)
             notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)

@@ -1,8 +1,13 @@
-"""Backups of the database and the document index: on demand, and weekly with rotation.
+"""Backups of the database and the document index: on demand, and on schedule with rotation.
 
     BackupService.create(dest, progress)   one backup file (blocking; ``acreate`` runs it in a
                                            worker thread and reports progress on the event loop)
-    BackupService.weekly_if_due()          the scheduled backup, once per ISO week (ledger rows)
+    BackupService.weekly_if_due()          the scheduled backup, once per BACKUP_EVERY period
+                                           (a day, an ISO week or a month; ledger rows), sent to
+                                           BACKUP_TARGET (encrypted with BACKUP_PASSPHRASE when
+                                           set), read back and restored on trial before it counts
+    BackupService.status_lines()           what the briefing says: a failed backup, or no
+                                           verified off-box backup within its period
     INDEX_LOCK                             held by whatever writes ``DATA_DIR/index``; a backup
                                            copies the index folder only while holding it
 
@@ -28,7 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Final
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +44,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.errors import MicrodeskError, ServiceUnavailableError
+from bot.services.audit import BACKUPS, OWNER, SCHEDULER, AuditLog
 from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
@@ -45,6 +53,9 @@ from bot.services.backup.archive import (
     no_progress,
     write_archive,
 )
+from bot.services.backup.sealed import SUFFIX, seal
+from bot.services.backup.target import Target, target_of
+from bot.services.backup.verify import VerifyError, row_counts, verify_on_target
 from bot.services.prefs import Preferences
 from bot.services.tasks import dates
 
@@ -52,12 +63,12 @@ log = logging.getLogger(__name__)
 
 INDEX_LOCK = threading.RLock()
 _CREATE_LOCK = threading.Lock()  # one backup at a time in this process: file names, rotation
-KEEP = 8
 INDEX_WAIT_SECONDS = 60.0
 RETRY_AFTER = timedelta(hours=1)
 SETTLE_SECONDS = 60.0  # after start the bot catches up on updates and reminders first
 STALE_AFTER_SECONDS = 3600.0
-NAME = re.compile(r"^microdesk-(\d{8}-\d{6})(?:-(\d+))?\.zip$")
+NAME = re.compile(r"^microdesk-(\d{8}-\d{6})(?:-(\d+))?\.zip(?:\.age)?$")
+PERIOD_DAYS: Final = {"daily": 1, "weekly": 7, "monthly": 31}
 SIDECARS = ("-wal", "-shm", "-journal")
 SQLITE_MAGIC = b"SQLite format 3\0"
 
@@ -68,7 +79,8 @@ INDEX_BUSY = "The document index is being updated; try the backup again in a few
 
 @dataclass(frozen=True)
 class WeeklyFailure:
-    """The week's scheduled backup failed: what to tell the owner (plain text), once a week."""
+    """The period's scheduled backup failed: what to tell the owner (plain text), once a period
+    (`week` is the period's key: ``2026-W48``, ``2026-11-25`` or ``2026-11``)."""
 
     week: str
     text: str
@@ -97,6 +109,7 @@ class BackupInfo:
     size: int
     manifest: Manifest
     seconds: float
+    rows: dict[str, int] | None = None  # rows per table of the packed snapshot
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -209,17 +222,19 @@ def create_backup(
         progress(0, 0, "index")
         index = snapshot_index(paths.index, staging / INDEX_DIR)
         header = Manifest(created_at, app_version(), schema_revision(staging / DB_NAME), index, ())
+        rows = row_counts(staging / DB_NAME)
         manifest = write_archive(staging, dest, header, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BackupInfo(dest, dest.stat().st_size, manifest, time.monotonic() - started)
+    return BackupInfo(dest, dest.stat().st_size, manifest, time.monotonic() - started, rows)
 
 
 # --- the service -----------------------------------------------------------------------------
 
 
 class BackupService:
-    """Backups into ``DATA_DIR/backups`` (newest `keep` kept) and the weekly schedule."""
+    """Backups into ``DATA_DIR/backups`` (newest `keep` kept) and the scheduled ones, to the
+    target."""
 
     def __init__(
         self,
@@ -227,19 +242,23 @@ class BackupService:
         clock: Clock,
         sessions: sessionmaker[Session],
         prefs: Preferences,
+        audit: AuditLog,
         *,
-        keep: int = KEEP,
+        keep: int | None = None,
         settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
         self._prefs = prefs
-        self.keep = keep
+        self._audit = audit
+        self.keep = settings.BACKUP_KEEP if keep is None else keep
+        self.target: Target = target_of(settings)
         self.weekly_not_before = time.monotonic() + settle_seconds
         self._done_week: str | None = None
         self._retry_at: datetime | None = None
         self._warned_week: str | None = None
+        self._failed: str | None = None  # why the last scheduled backup failed (until one works)
 
     @property
     def supported(self) -> bool:
@@ -248,7 +267,9 @@ class BackupService:
     def paths(self) -> DataPaths:
         return DataPaths.of(self._settings)
 
-    def create(self, dest: Path | None = None, progress: Progress = no_progress) -> BackupInfo:
+    def create(
+        self, dest: Path | None = None, progress: Progress = no_progress, by: str = OWNER
+    ) -> BackupInfo:
         """Write one backup (blocking): to `dest`, or a new file in the backups folder."""
         paths = self.paths()
         with _CREATE_LOCK:
@@ -256,6 +277,7 @@ class BackupService:
             info = create_backup(paths, target, self._clock.now(), progress)
             if dest is None:
                 self.rotate()
+        self._audit.record(by, BACKUPS, "made a backup", str(info.path.absolute()))
         log.info("backup written: %s bytes in %.1f s", info.size, info.seconds)
         return info
 
@@ -282,7 +304,13 @@ class BackupService:
     # --- weekly --------------------------------------------------------------------------------
 
     def week_of(self, now: datetime) -> str:
-        year, week, _ = dates.to_local(now, self._prefs.tz).isocalendar()
+        """The BACKUP_EVERY period `now` falls in, as a ledger key."""
+        local = dates.to_local(now, self._prefs.tz)
+        if self._settings.BACKUP_EVERY == "daily":
+            return local.strftime("%Y-%m-%d")
+        if self._settings.BACKUP_EVERY == "monthly":
+            return local.strftime("%Y-%m")
+        year, week, _ = local.isocalendar()
         return f"{year}-W{week:02d}"
 
     def weekly_due(self) -> str | None:
@@ -299,8 +327,9 @@ class BackupService:
         return week
 
     def run_weekly(self, week: str) -> BackupInfo:
-        """Write the week's backup, then record it in the ledger (blocking)."""
-        info = self.create()
+        """Write the period's backup to the target, prove it by reading it back, then record it
+        in the ledger (blocking)."""
+        info = self.send_to_target()
         try:
             with self._sessions.begin() as session:
                 session.add(
@@ -309,6 +338,7 @@ class BackupService:
                         created_at=self._clock.now(),
                         file_name=info.path.name,
                         size_bytes=info.size,
+                        target=self.target.describe(),
                     )
                 )
         except IntegrityError:
@@ -335,22 +365,114 @@ class BackupService:
             self._retry_at = now + RETRY_AFTER
             return self._failure_notice(week, exc)
         self._retry_at = None
+        self._failed = None
         return None
+
+    def send_to_target(self) -> BackupInfo:
+        """One backup: packed in a work folder, sealed with BACKUP_PASSPHRASE when set, put on
+        the target, verified there (bot.services.backup.verify), then the target rotated."""
+        paths = self.paths()
+        passphrase = self._settings.BACKUP_PASSPHRASE
+        self._settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        with (
+            _CREATE_LOCK,
+            tempfile.TemporaryDirectory(
+                dir=self._settings.DATA_DIR, prefix=".microdesk-backup-"
+            ) as scratch,
+        ):
+            work = Path(scratch)
+            stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+            info = create_backup(paths, work / f"microdesk-{stamp}.zip", self._clock.now())
+            sent = info.path
+            if passphrase is not None:
+                sent = work / (info.path.name + SUFFIX)
+                seal(info.path, sent, passphrase.get_secret_value())
+            name = self._free_name(sent.name)
+            self.target.put(sent, name)
+            check = work / "verify"
+            check.mkdir()
+            secret = passphrase.get_secret_value() if passphrase is not None else None
+            try:
+                verify_on_target(self.target, name, sent, secret, info.rows or {}, check)
+            except VerifyError:
+                self._forget(name)
+                raise
+            size = sent.stat().st_size
+        self.rotate_target()
+        where = f"{name} on {self.target.describe()}, verified"
+        self._audit.record(SCHEDULER, BACKUPS, "made a backup", where)
+        log.info("scheduled backup verified on the target: %s bytes", size)
+        return BackupInfo(Path(name), size, info.manifest, info.seconds, info.rows)
+
+    def rotate_target(self) -> list[str]:
+        """Keep the newest `keep` backups on the target; remove leftover `.partial` files."""
+        names = self.target.names()
+        ours = sorted((_order(n), n) for n in names if NAME.match(n))
+        removed = [n for _, n in ours[: -self.keep]] if self.keep > 0 else []
+        removed += [n for n in names if n.endswith(".partial") and n.startswith("microdesk-")]
+        for name in removed:
+            self._forget(name)
+        return removed
+
+    def status_lines(self) -> list[str]:
+        """For the briefing: the last scheduled backup failed, or the newest verified off-box
+        backup is older than its period (said every day until one succeeds)."""
+        lines = []
+        if self._failed is not None:
+            lines.append(f"The last {self._settings.BACKUP_EVERY} backup failed: {self._failed}")
+        if not self.supported or not self.target.off_box:
+            return lines
+        newest = self.newest_verified()
+        period = timedelta(days=PERIOD_DAYS[self._settings.BACKUP_EVERY])
+        where = self.target.describe()
+        if newest is None:
+            lines.append(f"There is no verified backup on {where} yet.")
+        elif self._clock.now() - newest > period:
+            day = dates.to_local(newest, self._prefs.tz).strftime("%a %d %b %Y")
+            lines.append(
+                f"The newest verified backup on {where} is from {day}, older than "
+                f"BACKUP_EVERY ({self._settings.BACKUP_EVERY})."
+            )
+        return lines
+
+    def newest_verified(self) -> datetime | None:
+        """When the newest scheduled backup verified on the current target was made."""
+        with self._sessions() as session:
+            query = select(func.max(BackupLog.created_at)).where(
+                BackupLog.target == self.target.describe()
+            )
+            return session.scalar(query)
+
+    def _free_name(self, name: str) -> str:
+        taken, candidate, n = set(self.target.names()), name, 1
+        while candidate in taken:
+            n += 1
+            stem = name.split(".zip", 1)[0]
+            candidate = f"{stem}-{n}.zip{name.split('.zip', 1)[1]}"
+        return candidate
+
+    def _forget(self, name: str) -> None:
+        try:
+            self.target.delete(name)
+        except MicrodeskError:
+            log.warning("could not remove %s from the backup target", name)
 
     def _failure_notice(self, week: str, exc: Exception) -> WeeklyFailure | None:
         if isinstance(exc, MicrodeskError):
-            log.warning("weekly backup %s failed: %s", week, exc)
+            log.warning("scheduled backup %s failed: %s", week, exc)
             reason = str(exc)
         elif isinstance(exc, OSError):
-            log.warning("weekly backup %s failed: %s", week, exc)
+            log.warning("scheduled backup %s failed: %s", week, type(exc).__name__)
             reason = "I could not write the backup file (is the disk full?)."
         else:
-            log.exception("weekly backup %s failed", week)
+            log.exception("scheduled backup %s failed", week)
             reason = "Something went wrong on my side."
+        self._failed = reason
         if self._warned_week == week:
             return None
         self._warned_week = week
-        text = f"⚠️ The weekly backup did not work: {reason} I will try again in an hour."
+        every = self._settings.BACKUP_EVERY
+        text = f"⚠️ The {every} backup did not work: {reason} I will try again in an hour."
         return WeeklyFailure(week, text)
 
     # --- internals -------------------------------------------------------------------------
@@ -378,6 +500,12 @@ class BackupService:
                     path.unlink(missing_ok=True)
             except OSError:
                 continue
+
+
+def _order(name: str) -> tuple[str, int]:
+    match = NAME.match(name)
+    assert match is not None
+    return match.group(1), int(match.group(2) or 1)
 
 
 def _on_loop(progress: Progress) -> Progress:

@@ -14,15 +14,19 @@ found ``sending`` at start) is sent once more, marked as a repeat, and never aga
 owner's own reminders a missed tax deadline is worse than a marked duplicate, and a card sent
 twice is harmless (both carry the same buttons; a proposal is approved once). Client replies
 never come here; they are never resent automatically (:mod:`bot.services.clients.replies`).
+Messages to contractors (kind ``team``) are drained apart, by their own sender, and an unknown
+one is never sent again by itself: it is listed in the owner's briefing instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.crashpoints import crash_point
 from bot.db.outbox import DROPPED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
+from bot.db.team import TEAM
 from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,7 @@ class Undelivered:
     status: str
     text: str
     created_at: datetime
+    key: str = ""
 
 
 def queue(session: Session, item: Outgoing, now: datetime) -> bool:
@@ -123,10 +129,12 @@ class OutboxService:
             )
         return count
 
-    def ready(self) -> list[int]:
-        """Rows to send now: pending ones, and unknown ones not yet sent again."""
+    def ready(self, kind: str | None = None) -> list[int]:
+        """Rows to send now: pending ones, and unknown ones not yet sent again; the owner's
+        (every kind but ``team``), or those of `kind`."""
+        which = OutboxMessage.kind == kind if kind else OutboxMessage.kind != TEAM
         with self._sessions() as session:
-            query = select(OutboxMessage.id).where(_ready()).order_by(OutboxMessage.id)
+            query = select(OutboxMessage.id).where(_ready(), which).order_by(OutboxMessage.id)
             return list(session.scalars(query))
 
     def claim(self, row_id: int) -> Claimed | None:
@@ -149,39 +157,48 @@ class OutboxService:
                     return _claimed(row, again)
         return None
 
-    async def drain(self, deliver: Deliver) -> int:
-        """Send every ready row, each claimed first and settled after; how many went out."""
+    async def drain(self, deliver: Deliver, kind: str | None = None) -> int:
+        """Send every ready row (of `kind`: see :meth:`ready`), each claimed first and settled
+        after; how many went out.
+
+        The claims and settlements run in a worker thread: each is a durable commit, which
+        waits for the disk, and the event loop goes on meanwhile (updates, other sends)."""
         sent = 0
-        for row_id in self.ready():
-            item = self.claim(row_id)
+        for row_id in await asyncio.to_thread(self.ready, kind):
+            item = await asyncio.to_thread(self.claim, row_id)
             if item is None:
                 continue
+            message_id = error = None
             try:
                 message_id = await deliver(item)
             except SendRateLimited:
-                self._release(item)
+                await asyncio.to_thread(self._release, item)
                 break  # Telegram asked us to wait: the rest go on the next tick
             except SendRefused as exc:
                 log.warning("outbox %s (%s) refused: %s", item.id, item.kind, exc)
-                self._settle(item.id, FAILED, error=str(exc))
+                status, error = FAILED, str(exc)
             except NotWanted as exc:
                 log.info("outbox %s (%s) dropped: %s", item.id, item.kind, exc)
-                self._settle(item.id, DROPPED, error=str(exc))
+                status, error = DROPPED, str(exc)
             except SendUnknown:
                 log.warning("outbox %s (%s): outcome unknown", item.id, item.kind)
-                self._settle(item.id, UNKNOWN, error=TIMED_OUT)
+                status, error = UNKNOWN, TIMED_OUT
             except Exception:
                 log.exception("outbox %s (%s): the send failed unexpectedly", item.id, item.kind)
-                self._settle(item.id, UNKNOWN, error="an unexpected error during the send")
+                status, error = UNKNOWN, "an unexpected error during the send"
             else:
                 crash_point("after_send")  # it went out; the record of it not written yet
-                self._settle(item.id, SENT, message_id=message_id)
+                status = SENT
                 sent += 1
+            settle = partial(self._settle, item.id, status, message_id=message_id, error=error)
+            await asyncio.to_thread(settle)
         return sent
 
     def undelivered(self, since: datetime) -> list[Undelivered]:
         """Since `since`: what was refused, or may be missing after its one re-send."""
-        final_unknown = and_(OutboxMessage.status == UNKNOWN, OutboxMessage.resent)
+        final_unknown = and_(
+            OutboxMessage.status == UNKNOWN, or_(OutboxMessage.resent, OutboxMessage.kind == TEAM)
+        )
         with self._sessions() as session:
             rows = session.scalars(
                 select(OutboxMessage)
@@ -191,7 +208,7 @@ class OutboxService:
                 )
                 .order_by(OutboxMessage.id)
             )
-            return [Undelivered(r.kind, r.status, r.text, r.created_at) for r in rows]
+            return [Undelivered(r.kind, r.status, r.text, r.created_at, r.key) for r in rows]
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -230,7 +247,11 @@ def _pending() -> ColumnElement[bool]:
 
 
 def _resendable() -> ColumnElement[bool]:
-    return and_(OutboxMessage.status == UNKNOWN, OutboxMessage.resent.is_(False))
+    return and_(
+        OutboxMessage.status == UNKNOWN,
+        OutboxMessage.resent.is_(False),
+        OutboxMessage.kind != TEAM,  # a message to a contractor is never re-sent by itself
+    )
 
 
 def _ready() -> ColumnElement[bool]:

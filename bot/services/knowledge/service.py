@@ -65,7 +65,8 @@ class DocStatus:
     reason: str | None
     size_bytes: int
     chunks: int
-    updated_at: datetime
+    updated_at: datetime  # when its content was last read
+    path: str = ""  # the file it came from (a folder document), or its upload name
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,6 @@ class KnowledgeService:
     ) -> IngestReport:
         return await asyncio.to_thread(self.ingest_dir, path, _on_loop(progress))
 
-    async def arebuild_index(self, progress: Progress | None = None) -> int:
-        return await asyncio.to_thread(self.rebuild_index, _on_loop(progress))
-
     async def alist_documents(self) -> list[DocStatus]:
         return await asyncio.to_thread(self.list_documents)
 
@@ -263,6 +261,7 @@ def _status(doc: Document) -> DocStatus:
         size_bytes=doc.size_bytes,
         chunks=doc.chunk_count,
         updated_at=doc.updated_at,
+        path=doc.path,
     )
 
 

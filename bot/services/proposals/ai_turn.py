@@ -55,7 +55,7 @@ from bot.services.proposals import payloads as p
 from bot.services.proposals.approval import ProposalService
 from bot.services.proposals.rule_assistant import RuleAssistant
 from bot.services.tasks import dates
-from bot.services.tasks.service import TaskService
+from bot.services.tasks.service import DateChoiceNeeded, TaskService
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3
@@ -234,6 +234,7 @@ class AIAssistant:
         prefs: Preferences,
         clock: Clock,
         search: Search | None = None,
+        team_notes: Callable[[], str] | None = None,
     ) -> None:
         self._model = model
         self._prompts = prompts
@@ -242,6 +243,7 @@ class AIAssistant:
         self._prefs = prefs
         self._clock = clock
         self._search = search
+        self._team_notes = team_notes  # contractors' notes: quoted data inside list_tasks
         self._rules = RuleAssistant(tasks, proposals, prefs)
 
     # --- the owner's message -------------------------------------------------------------------
@@ -254,6 +256,8 @@ class AIAssistant:
                 result = await self._tool_turn(text)
             else:
                 result = await self._step_turn(text, floor)
+        except DateChoiceNeeded:
+            raise  # the date reads two ways: the owner picks (the command layer asks)
         except (LLMError, UserInputError) as exc:
             if floor is None:
                 raise
@@ -328,6 +332,8 @@ class AIAssistant:
             draft = self._tasks.draft(words)
             title = self._title(model_title, draft.title, words)
             payload = self._proposals.task_from_draft(replace(draft, title=title))
+        except DateChoiceNeeded:
+            raise
         except UserInputError as exc:
             return AITurn(f"{NOTHING_DONE}: {exc}")
         return AITurn(None, [], [self._proposals.propose(payload, "assistant")])
@@ -510,6 +516,8 @@ class AIAssistant:
             else []
         )
         lines = [self._task_line(task) for task in listed[:50]] or ["No tasks."]
+        if self._team_notes is not None:
+            lines.append(self._team_notes())
         return data_block("tool_result", "\n".join(lines), tool="list_tasks")
 
     def _task_line(self, task: Any) -> str:
@@ -607,6 +615,8 @@ class AIAssistant:
                 return self._proposals.change_from(item.task_id, change)
             if isinstance(item, st.CompleteTask):
                 return self._proposals.finish_of(item.task_id)
+            if isinstance(item, st.MessageContractor):
+                return self._proposals.message_to(item.contractor, item.text)
             return p.ReplyDraft(text=item.text, recipient=NO_CLIENT)
         except UserInputError as exc:
             raise InvalidModelOutput(
