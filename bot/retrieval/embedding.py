@@ -83,6 +83,17 @@ def minilm_int8() -> OnnxModel:
     )
 
 
+def default_embedder(prepared: Path | None = None) -> Embedder:
+    """The bot's embedder: multilingual, so German and English questions meet in one space.
+
+    Chosen on the held-out evaluation (bench/eval_retrieval.py). `prepared` is a folder where
+    the loaded model is kept for a fast next start (DATA_DIR/models).
+    """
+    from bot.retrieval.multilingual import UseEmbedder
+
+    return UseEmbedder(prepared=prepared)
+
+
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -171,8 +182,8 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        _verify(self.model.model, self.model.model_sha256)
-        _verify(self.model.tokenizer, self.model.tokenizer_sha256)
+        verify(self.model.model, self.model.model_sha256)
+        verify(self.model.tokenizer, self.model.tokenizer_sha256)
         tokenizer = Tokenizer.from_file(str(self.model.tokenizer))
         tokenizer.no_padding()  # tokenizer.json pads every text to 128: we pad per batch
         tokenizer.enable_truncation(max_length=self.model.max_tokens)
@@ -196,10 +207,11 @@ class OnnxEmbedder:
         self._session = session
 
 
-def _verify(path: Path, sha256: str | None) -> None:
+def verify(path: Path, sha256: str | None, install: str = MINILM_INSTALL) -> None:
+    """Refuse a model file that is missing or is not the one pinned by its sha256."""
     if not path.is_file():
         raise ServiceUnavailableError(
-            f"The search model is not installed ({path.name} missing); run: {MINILM_INSTALL}"
+            f"The search model is not installed ({path.name} missing); run: {install}"
         )
     if sha256 is None:
         return
@@ -209,5 +221,5 @@ def _verify(path: Path, sha256: str | None) -> None:
             digest.update(block)
     if digest.hexdigest() != sha256:
         raise ServiceUnavailableError(
-            f"The search model file {path.name} is not the expected one; run: {MINILM_INSTALL}"
+            f"The search model file {path.name} is not the expected one; run: {install}"
         )

@@ -94,9 +94,14 @@ class HybridSearch:
         self.fusion = fusion or Fusion()
 
     def search(self, query: str, lexical: LexicalIndex, k: int) -> list[Hit]:
+        return self.ranked(query, lexical, k)[0]
+
+    def ranked(self, query: str, lexical: LexicalIndex, k: int) -> tuple[list[Hit], float]:
+        """The k best hits, and the best dense cosine of any chunk (0 when dense is off)."""
         n = max(k, self.fusion.candidates)
         dense: Ranked = []
         if self.fusion.method != "bm25":
             dense = self.index.query(self.embedder.embed_query(query), n)
         sparse: Ranked = lexical.query(query, n) if self.fusion.method != "dense" else []
-        return fuse(dense, sparse, self.fusion, k)
+        best = max((score for _, score in dense), default=0.0)
+        return fuse(dense, sparse, self.fusion, k), best

@@ -3,6 +3,8 @@
     indexed_text   what is embedded and BM25-indexed for a chunk (file title, section, text)
     embed_batches  texts to vectors, a batch at a time, with progress
     build_lexical  the BM25 index, built again from every stored chunk
+    PreparedLexical  that BM25 index kept on disk for the next process (a one-shot `ask`
+                   reads it in milliseconds instead of tokenizing every chunk again)
     VectorUpkeep   rebuild the vector index, measure its drift from SQLite, repair it once per
                    process (a crash mid-ingest leaves orphan vectors or chunks without one)
 
@@ -13,9 +15,11 @@ knowledge service's write lock around every method that changes the vector index
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import re
 from collections.abc import Callable, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,6 +70,37 @@ def build_lexical(sessions: sessionmaker[Session]) -> LexicalIndex:
     with sessions() as session:
         rows = KnowledgeRepo(session).all_chunk_texts()
     return LexicalIndex([r[0] for r in rows], indexed_texts(rows))
+
+
+class PreparedLexical:
+    """The BM25 index as a pickle in the bot's own folder (DATA_DIR/models), per generation."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def read(self, generation: str) -> LexicalIndex | None:
+        path = self.folder / f"bm25-{generation}.pickle"
+        if not path.is_file():
+            return None
+        try:
+            with path.open("rb") as handle:
+                index = pickle.load(handle)  # written by write() below, into DATA_DIR
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            log.warning("the prepared BM25 index could not be read; building it again")
+            return None
+        return index if isinstance(index, LexicalIndex) else None
+
+    def write(self, generation: str, index: LexicalIndex) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for old in self.folder.glob("bm25-*.pickle"):
+                old.unlink(missing_ok=True)
+            partial = self.folder / f"bm25-{generation}.partial"
+            with partial.open("wb") as handle:
+                pickle.dump(index, handle, protocol=5)
+            os.replace(partial, self.folder / f"bm25-{generation}.pickle")
+        except OSError as exc:
+            log.warning("could not keep the BM25 index for the next start: %s", exc)
 
 
 class VectorUpkeep:
