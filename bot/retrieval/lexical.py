@@ -48,6 +48,10 @@ def language(words: Sequence[str]) -> str:
     return "german" if de > en or umlaut else "english"
 
 
+def text_language(text: str) -> str:
+    return language(_WORD.findall(text.lower()))
+
+
 def tokenize(text: str) -> list[str]:
     words = _WORD.findall(text.lower())
     stem = _stemmer(language(words))
