@@ -160,8 +160,9 @@ class KnowledgeService:
         files, complete = self._ingest.scan(root)
         with self._write:
             self._ensure_vectors()
+            before = self._generation()
             report = self._ingest.folder(root, files, complete, progress)
-            self._refresh_lexical()
+            self._refresh_lexical_if_changed(before)
         log.info("ingested %s: %s", root.name, report.summary)
         return report
 
@@ -170,8 +171,9 @@ class KnowledgeService:
         name = clean_name(name)
         with self._write:
             self._ensure_vectors()
+            before = self._generation()
             result = self._ingest.upload(name, data, progress)
-            self._refresh_lexical()
+            self._refresh_lexical_if_changed(before)
         log.info("upload %s: %s", result.status, result.chunks)
         return result
 
@@ -326,6 +328,11 @@ class KnowledgeService:
         trim_heap()  # the chunk texts and token lists of the build are garbage by now
         if self._prepared is not None:
             self._prepared.write(self._generation(), self._lexical)
+
+    def _refresh_lexical_if_changed(self, before: str) -> None:
+        """Build BM25 again only when chunks came or went (an unchanged folder costs nothing)."""
+        if self._generation() != before:
+            self._refresh_lexical()
 
     def _generation(self) -> str:
         """Changes whenever a chunk is added or removed (chunk ids are never reused)."""
