@@ -35,8 +35,8 @@ from bot.db.engine import make_engine, migrate, session_factory  # noqa: E402
 from bot.db.knowledge import INDEXED, Chunk, Document, KnowledgeRepo  # noqa: E402
 from bot.retrieval.embedding import Embedder, default_embedder  # noqa: E402
 from bot.retrieval.index import ChromaIndex  # noqa: E402
-from bot.services.knowledge import KnowledgeService  # noqa: E402
-from bot.services.knowledge_index import EMBED_BATCH, indexed_text  # noqa: E402
+from bot.services.knowledge.index import EMBED_BATCH, indexed_text  # noqa: E402
+from bot.services.knowledge.service import KnowledgeService  # noqa: E402
 
 QUERIES = [json.loads(line)["question"] for line in (ROOT / "tests/eval/questions.jsonl").open()]
 

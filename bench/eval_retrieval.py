@@ -40,7 +40,7 @@ from bot.db.engine import make_engine, migrate, session_factory  # noqa: E402
 from bot.retrieval.embedding import Embedder, OnnxEmbedder, minilm_int8  # noqa: E402
 from bot.retrieval.index import ChromaIndex  # noqa: E402
 from bot.retrieval.relevance import Relevance  # noqa: E402
-from bot.services.knowledge import KnowledgeService  # noqa: E402
+from bot.services.knowledge.service import KnowledgeService  # noqa: E402
 
 SUBSET = ROOT / "tests/eval/subset"
 SAMPLE_QUESTIONS = ROOT / "tests/eval/questions.jsonl"

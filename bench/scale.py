@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import Timings, bench_settings
 from bench.seed import seed_tasks
 from bot.app import build_services
-from bot.commands.briefing import BriefingCommands
+from bot.commands.tasks.briefing import BriefingCommands
 
 
 @dataclass

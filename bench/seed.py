@@ -14,8 +14,8 @@ from datetime import datetime, time, timedelta
 
 from bot.app import Services
 from bot.db.models import ReminderLog
-from bot.services import dates
-from bot.services.scheduler import LADDER, LATE_AFTER, QUEUED
+from bot.services.delivery.reminders import LADDER, LATE_AFTER, QUEUED
+from bot.services.tasks import dates
 
 PHRASES = [
     "Pay office rent monthly on the 1st",

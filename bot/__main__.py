@@ -22,7 +22,7 @@ from bot.console.backup import BACKUP_VERBS, add_backup_verbs, run_backup_verb
 from bot.console.knowledge import KNOWLEDGE_VERBS, add_knowledge_verbs, run_knowledge_verb
 from bot.errors import MicrodeskError
 from bot.logs import setup_logging
-from bot.services.restore import hold_data_lock
+from bot.services.backup.restore import hold_data_lock
 
 log = logging.getLogger("microdesk")
 
@@ -64,7 +64,7 @@ def run_chat(services: Services) -> int:
 
 
 def run_export(services: Services, ics: str | None, csv: str | None) -> int:
-    from bot.services.export import export_all
+    from bot.services.tasks.export import export_all
 
     files = export_all(services.sessions, services.prefs.tz, services.clock.now())
     wanted = [
@@ -96,7 +96,7 @@ def _write(target: str, content: bytes) -> None:
 
 
 def run_doctor() -> int:
-    from bot.services.doctor import run_checks
+    from bot.console.doctor import run_checks
 
     checks = asyncio.run(run_checks())
     for check in checks:

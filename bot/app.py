@@ -13,23 +13,23 @@ from bot.config import Settings
 from bot.db.engine import make_engine, migrate, relaxed_engine, session_factory
 from bot.llm.prompts import Prompts, load_prompts
 from bot.llm.usage import UsageLedger
-from bot.services.assistant import RuleAssistant
-from bot.services.backup import BackupService
-from bot.services.briefing import BriefingService
-from bot.services.client_drafts import ReplyDrafter
-from bot.services.client_replies import ReplyDelivery
-from bot.services.clients import ClientService
+from bot.services.backup.service import BackupService
+from bot.services.clients.drafts import ReplyDrafter
+from bot.services.clients.replies import ReplyDelivery
+from bot.services.clients.service import ClientService
+from bot.services.delivery.outbox import OutboxService
+from bot.services.delivery.reminders import SchedulerService
 from bot.services.inbox import Inbox
-from bot.services.knowledge import KnowledgeService
-from bot.services.outbox import OutboxService
+from bot.services.knowledge.service import KnowledgeService
 from bot.services.prefs import Preferences
-from bot.services.proposals import ProposalService
-from bot.services.scheduler import SchedulerService
-from bot.services.tasks import TaskService
+from bot.services.proposals.approval import ProposalService
+from bot.services.proposals.rule_assistant import RuleAssistant
+from bot.services.tasks.briefing import BriefingService
+from bot.services.tasks.service import TaskService
 
 if TYPE_CHECKING:
     from bot.llm.client import LLMClient
-    from bot.services.ai import AIAssistant
+    from bot.services.proposals.ai_turn import AIAssistant
 
 
 @dataclass
@@ -107,7 +107,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def attach_ai(services: Services, llm: LLMClient, prompts: Prompts | None = None) -> None:
     """Turn the AI features on with this client (tests pass one with short time-outs)."""
-    from bot.services.ai import AIAssistant  # the structured-output models: only when AI is on
+    # the structured-output models: only when AI is on
+    from bot.services.proposals.ai_turn import AIAssistant
 
     services.llm = llm
     services.ai = AIAssistant(

@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.app import Services, build_services
 from bot.clock import Clock, FrozenClock, SystemClock
 from bot.db.models import BriefingLog
-from bot.services import dates
-from bot.services.clients import ConnectionInfo, IncomingMessage
+from bot.services.clients.service import ConnectionInfo, IncomingMessage
+from bot.services.tasks import dates
 from tests.conftest import OWNER, TOKEN, make_settings
 from tests.fakes.botapi import FakeBotAPI
 

@@ -18,7 +18,7 @@ from bot.retrieval.embedding import OnnxEmbedder, minilm_int8
 from bot.retrieval.index import VectorIndex
 from bot.retrieval.parsing import Block, Limits, ParsedDoc
 from bot.retrieval.sandbox import Parser
-from bot.services.knowledge import KnowledgeService
+from bot.services.knowledge.service import KnowledgeService
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "knowledge"

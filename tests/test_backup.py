@@ -18,17 +18,17 @@ from sqlalchemy import insert, select
 
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
-from bot.commands.briefing import BriefingCommands
 from bot.commands.build import build_conversation
 from bot.commands.reply import Reply
+from bot.commands.tasks.briefing import BriefingCommands
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.db.engine import integrity_ok, make_engine
 from bot.db.models import Task, TaskCompletion
 from bot.errors import MicrodeskError, UserInputError
-from bot.services.backup import INDEX_LOCK, file_integrity_ok
-from bot.services.backup_archive import unpack
-from bot.services.restore import IN_USE, DataLock, restore_backup
+from bot.services.backup.archive import unpack
+from bot.services.backup.restore import IN_USE, DataLock, restore_backup
+from bot.services.backup.service import INDEX_LOCK, file_integrity_ok
 from tests.backup_helpers import (
     dump,
     empty_every_table,
@@ -384,7 +384,7 @@ async def test_weekly_backup_failure_is_told_once_and_retried_after_an_hour(
 
 
 def test_backup_covers_sqlite_only(tmp_path: Path, clock: FrozenClock) -> None:
-    from bot.services.backup import DataPaths
+    from bot.services.backup.service import DataPaths
 
     settings = make_settings(tmp_path, DATABASE_URL="postgresql://u:p@127.0.0.1:1/microdesk")
     with pytest.raises(MicrodeskError, match="SQLite only"):

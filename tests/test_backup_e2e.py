@@ -11,7 +11,7 @@ from bot.__main__ import main
 from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.commands import backup as backup_commands
-from bot.services.restore import DataLock, restore_backup
+from bot.services.backup.restore import DataLock, restore_backup
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI

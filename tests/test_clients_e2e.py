@@ -21,7 +21,7 @@ from bot.clock import FrozenClock
 from bot.db.clients import FROM_CLIENT, FROM_OWNER, Client, ClientMessage
 from bot.llm.client import LLMClient, RetryPolicy, Timeouts
 from bot.llm.prompts import load_prompts
-from bot.services.ai import AIAssistant
+from bot.services.proposals.ai_turn import AIAssistant
 from bot.tg.app import TelegramAdapter
 from bot.tg.business import TelegramTransport
 from tests.conftest import OWNER, STRANGER, TOKEN, make_settings

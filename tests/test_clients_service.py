@@ -10,9 +10,9 @@ import pytest
 from bot.app import Services
 from bot.clock import FrozenClock
 from bot.db.knowledge import INDEXED, Chunk, Document
-from bot.services import proposal_payloads as p
-from bot.services.clients import ConnectionInfo, IncomingMessage
-from bot.services.leaks import tokens
+from bot.services.clients.leaks import tokens
+from bot.services.clients.service import ConnectionInfo, IncomingMessage
+from bot.services.proposals import payloads as p
 from tests.conftest import OWNER, STRANGER
 
 CONN = "biz-1"

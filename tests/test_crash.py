@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.services.backup_archive import unpack
+from bot.services.backup.archive import unpack
 from tests.conftest import OWNER
 from tests.crash_helpers import (
     DOCS,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.backup_archive import unpack
+from bot.services.backup.archive import unpack
 from tests.conftest import OWNER
 from tests.crash_helpers import (
     AGAIN,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import dates
-from bot.services.dates import (
+from bot.services.tasks import dates
+from bot.services.tasks.dates import (
     DateParseError,
     EmptyTitleError,
     describe_rule,
@@ -19,7 +19,7 @@ from bot.services.dates import (
     parse_when,
     to_local,
 )
-from bot.services.repeats import ics_rule
+from bot.services.tasks.repeats import ics_rule
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday; 11:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")

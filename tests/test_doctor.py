@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from bot.app import build_services
 from bot.config import Settings, load_settings
-from bot.services.doctor import Check, run_checks
+from bot.console.doctor import Check, run_checks
 from tests.conftest import TOKEN, make_settings
 from tests.fakes.botapi import FakeBotAPI
 

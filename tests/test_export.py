@@ -19,7 +19,7 @@ from icalendar import Calendar, Event
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.db.models import Task
-from bot.services import export
+from bot.services.tasks import export
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI
 

@@ -16,8 +16,8 @@ from bot.errors import UserInputError
 from bot.retrieval.embedding import OnnxEmbedder, minilm_int8
 from bot.retrieval.index import ChromaIndex
 from bot.retrieval.sandbox import SandboxParser
-from bot.services.knowledge import KnowledgeService, citation
-from bot.services.knowledge_ingest import clean_name
+from bot.services.knowledge.ingest import clean_name
+from bot.services.knowledge.service import KnowledgeService, citation
 from tests.retrieval_helpers import (
     SAMPLES,
     binary_junk,

@@ -107,7 +107,7 @@ def test_a_start_at_the_head_loads_neither_alembic_nor_the_knowledge_stack(tmp_p
     engine.dispose()
     probe = (
         "import sys\n"
-        "import bot.app, bot.services.knowledge\n"
+        "import bot.app, bot.services.knowledge.service\n"
         "from bot.db.engine import make_engine, migrate\n"
         f"migrate(make_engine({url!r}))\n"
         "heavy = {'alembic', 'numpy', 'chromadb', 'onnxruntime'}\n"

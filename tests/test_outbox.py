@@ -18,8 +18,8 @@ from bot.commands.build import build_conversation
 from bot.commands.reply import Reply
 from bot.db.models import ReminderLog
 from bot.db.outbox import FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
-from bot.services.outbox import MAX_ATTEMPTS, Claimed, OutboxService, Outgoing, queue
-from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
+from bot.services.delivery.outbox import MAX_ATTEMPTS, Claimed, OutboxService, Outgoing, queue
+from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 from bot.tg import render
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, TOKEN, services_for

@@ -15,9 +15,9 @@ from alembic.migration import MigrationContext
 import bot.db
 from bot.app import Services
 from bot.config import Settings
+from bot.console.doctor import check_database
 from bot.db.base import Base
 from bot.db.engine import make_engine, migrate
-from bot.services.doctor import check_database
 
 pytestmark = pytest.mark.all_databases
 

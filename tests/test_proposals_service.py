@@ -13,7 +13,7 @@ from bot.clock import FrozenClock
 from bot.db.models import Task
 from bot.db.proposals import AuditEntry
 from bot.errors import UserInputError
-from bot.services import proposal_payloads as p
+from bot.services.proposals import payloads as p
 
 
 def tasks_count(services: Services) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.retrieval.excerpt import EXCERPT_CHARS, excerpt
 from bot.retrieval.lexical import LexicalIndex, language, tokenize
 from bot.retrieval.parsing import Limits, parse, unwrap
-from bot.services.knowledge import citation
+from bot.services.knowledge.service import citation
 
 LIMITS = Limits()
 

@@ -20,9 +20,9 @@ from bot.commands.reply import Button, Reply
 from bot.config import Settings
 from bot.db.outbox import CARD, DROPPED, NOTICE, QUESTION, SENT, UNKNOWN, OutboxMessage
 from bot.db.proposals import AuditEntry, Proposal
-from bot.services import proposal_payloads as p
-from bot.services.clients import ConnectionInfo, IncomingMessage
-from bot.services.sending import SendUnknown
+from bot.services.clients.service import ConnectionInfo, IncomingMessage
+from bot.services.delivery.send_errors import SendUnknown
+from bot.services.proposals import payloads as p
 from bot.tg.background import every
 from tests.conftest import OWNER
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
-from bot.services import proposal_payloads as p
-from bot.services.links import LinkGuard
+from bot.services.proposals import payloads as p
+from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
-    from bot.services.ai import AITurn
+    from bot.services.proposals.ai_turn import AITurn
 
 NO_DRAFTING = "AI drafting is off, so I can't draft a reply; set OPENAI_BASE_URL to turn it on."
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from bot.commands.assistant import AssistantCommands
 from bot.commands.backup import BackupCommands
-from bot.commands.briefing import BriefingCommands
 from bot.commands.clients import ClientCommands
-from bot.commands.export import ExportCommands
 from bot.commands.general import GeneralCommands
 from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.router import Router
-from bot.commands.tasks import TaskCommands
+from bot.commands.tasks.briefing import BriefingCommands
+from bot.commands.tasks.export import ExportCommands
+from bot.commands.tasks.handlers import TaskCommands
 
 if TYPE_CHECKING:
     from bot.app import Services

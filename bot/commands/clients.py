@@ -19,11 +19,11 @@ from bot.commands.render import when
 from bot.commands.reply import Reply, bold, esc
 from bot.db.proposals import DONE, UNKNOWN, Proposal
 from bot.errors import MicrodeskError
-from bot.services import clients as c
-from bot.services import proposal_payloads as p
-from bot.services.client_drafts import DueDraft
-from bot.services.client_replies import Delivery
-from bot.services.outbox import Outgoing
+from bot.services.clients import service as c
+from bot.services.clients.drafts import DueDraft
+from bot.services.clients.replies import Delivery
+from bot.services.delivery.outbox import Outgoing
+from bot.services.proposals import payloads as p
 
 if TYPE_CHECKING:
     from bot.app import Services

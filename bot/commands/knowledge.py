@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.commands.reply import Reply, bold, esc
-from bot.services.knowledge import Findings, Passage
-from bot.services.knowledge_index import Progress
-from bot.services.links import LinkGuard
+from bot.services.knowledge.index import Progress
+from bot.services.knowledge.service import Findings, Passage
+from bot.services.proposals.links import LinkGuard
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -1,6 +1,6 @@
 """Messages the bot sends on its own: the outbox keys that name each once, and how a row goes out.
 
-    reminder:<task>:<due instant>:<rung>, briefing:<local date>    (bot.services.scheduler)
+    reminder:<task>:<due instant>:<rung>, briefing:<local date>    (bot.services.delivery.reminders)
     card:<proposal>            a drafted reply's card, queued with the proposal
     question:<proposal>        "did your approved reply go out?", queued with the "asked" note
     backup:<ISO week>          that week's scheduled backup failed
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from bot.commands.reply import Button, Reply
 from bot.db.outbox import CARD, NOTICE, QUESTION
-from bot.services.outbox import Buttons, Claimed, NotWanted, Outgoing
+from bot.services.delivery.outbox import Buttons, Claimed, NotWanted, Outgoing
 
 if TYPE_CHECKING:
-    from bot.services.proposals import ProposalService
+    from bot.services.proposals.approval import ProposalService
 
 Send = Callable[[Reply], Awaitable[int | None]]  # Telegram's message id (None in the terminal)
 AGAIN = (

@@ -10,9 +10,9 @@ from bot.commands.callbacks import Callback
 from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
 from bot.db.proposals import Proposal
-from bot.services import dates
-from bot.services import proposal_payloads as p
-from bot.services.links import LinkGuard
+from bot.services.proposals import payloads as p
+from bot.services.proposals.links import LinkGuard
+from bot.services.tasks import dates
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from bot.commands.reply import bold, esc
 from bot.db.models import Task, TaskCompletion
-from bot.services import dates
-from bot.services.briefing import Briefing, by_assignee
+from bot.services.tasks import dates
+from bot.services.tasks.briefing import Briefing, by_assignee
 
 
 def when(at: datetime | None, has_time: bool, tz: ZoneInfo, now: datetime) -> str:

@@ -12,9 +12,9 @@ from bot.app import build_services
 from bot.commands.backup import human_size
 from bot.config import Settings
 from bot.errors import MicrodeskError
-from bot.services.backup import BackupInfo, DataPaths
-from bot.services.backup_archive import Progress
-from bot.services.restore import restore_backup, shared_data_lock
+from bot.services.backup.archive import Progress
+from bot.services.backup.restore import restore_backup, shared_data_lock
+from bot.services.backup.service import BackupInfo, DataPaths
 
 if TYPE_CHECKING:  # rich loads only when a verb prints, not for every start of the bot
     from rich.console import Console

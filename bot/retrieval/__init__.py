@@ -8,5 +8,5 @@
     lexical    BM25 over the chunk texts (bm25s)
     search     dense + BM25, fused
 
-Nothing here touches SQLite or Telegram: bot.services.knowledge ties it to storage.
+Nothing here touches SQLite or Telegram: bot.services.knowledge.service ties it to storage.
 """

@@ -206,7 +206,8 @@ class TelegramAdapter:
             log.exception("indexing the knowledge folder failed")
 
     async def send_to_owner(self, reply: Reply) -> int | None:
-        """A scheduled message to the owner; its message id, or a bot.services.sending error."""
+        """A scheduled message to the owner; its message id, or a bot.services.delivery.send_errors
+        error."""
         return await render.send_tracked(self.app.bot, self.owner, reply)
 
     # --- handlers ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ handler stops the update there: a client's ``/tasks`` never reaches the owner's 
 nothing in a client chat is ever answered by itself. Only the owner's own connection counts
 (anyone else who connects the bot to their account is ignored). Approved replies go out as
 plain text with ``business_connection_id``; Telegram's errors become the outcomes of
-:mod:`bot.services.client_replies` (a time-out: unknown, never retried).
+:mod:`bot.services.clients.replies` (a time-out: unknown, never retried).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from telegram.ext import (
 
 from bot.app import Services
 from bot.commands.clients import connection_notice
-from bot.services.client_replies import Sent
-from bot.services.clients import ConnectionInfo, IncomingMessage
-from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
+from bot.services.clients.replies import Sent
+from bot.services.clients.service import ConnectionInfo, IncomingMessage
+from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 from bot.tg import render
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands.reply import Reply
-from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
+from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 from bot.tg.retry import with_retries
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ async def send(bot: ExtBot[None], chat_id: int, reply: Reply) -> Message | None:
 
 
 async def send_tracked(bot: ExtBot[None], chat_id: int, reply: Reply) -> int | None:
-    """`send` under the retry policy, its end mapped to :mod:`bot.services.sending`.
+    """`send` under the retry policy, its end mapped to :mod:`bot.services.delivery.send_errors`.
 
     Returns the message id of the last piece. A time-out, or a connection error once the
     retries are spent, may have delivered it: unknown. A refusal sent nothing.

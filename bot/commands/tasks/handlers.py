@@ -9,10 +9,10 @@ from bot.commands import callbacks
 from bot.commands.callbacks import BadCallback, Callback
 from bot.commands.render import completion_line, task_line, when
 from bot.commands.reply import Button, Reply, bold
-from bot.commands.task_list import PAGE_SIZE, due_stamp, page_reply, parse_page, task_buttons
+from bot.commands.tasks.pages import PAGE_SIZE, due_stamp, page_reply, parse_page, task_buttons
 from bot.db.models import Task
 from bot.errors import UserInputError
-from bot.services.tasks import ADD_EXAMPLE
+from bot.services.tasks.service import ADD_EXAMPLE
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -15,10 +15,10 @@ from bot.commands.backup import weekly_backup
 from bot.commands.outgoing import Send, deliver, stored
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
-from bot.commands.task_list import task_buttons
-from bot.services.clients import Summary
-from bot.services.outbox import Undelivered
-from bot.services.scheduler import DueReminder
+from bot.commands.tasks.pages import task_buttons
+from bot.services.clients.service import Summary
+from bot.services.delivery.outbox import Undelivered
+from bot.services.delivery.reminders import DueReminder
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -8,7 +8,7 @@ The order makes a refusal change nothing and a crash leave a usable database:
 
 1. take the data lock exclusively (refused while the bot, the chat or another command runs);
 2. check and extract the archive into a staging folder beside the database
-   (:func:`bot.services.backup_archive.unpack`: manifest, member names, sizes, sha256);
+   (:func:`bot.services.backup.archive.unpack`: manifest, member names, sizes, sha256);
 3. ``PRAGMA integrity_check`` on the extracted database; its schema must be one this version
    knows (an older one is migrated at the next start);
 4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
@@ -33,14 +33,7 @@ from typing import IO
 from bot.config import Settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import MicrodeskError, UserInputError
-from bot.services.backup import (
-    INDEX_LOCK,
-    DataPaths,
-    file_integrity_ok,
-    schema_revision,
-    snapshot_database,
-)
-from bot.services.backup_archive import (
+from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
     Manifest,
@@ -49,6 +42,13 @@ from bot.services.backup_archive import (
     fsync_file,
     no_progress,
     unpack,
+)
+from bot.services.backup.service import (
+    INDEX_LOCK,
+    DataPaths,
+    file_integrity_ok,
+    schema_revision,
+    snapshot_database,
 )
 
 log = logging.getLogger(__name__)

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.db.clients import FROM_CLIENT, Client, ClientMessage, ClientRepo, ReplyEdit
 from bot.db.proposals import Proposal
-from bot.services import proposal_payloads as p
-from bot.services.clients import ClientService
-from bot.services.proposals import Announce, ProposalService
+from bot.services.clients.service import ClientService
+from bot.services.proposals import payloads as p
+from bot.services.proposals.approval import Announce, ProposalService
 
 if TYPE_CHECKING:
-    from bot.services.ai import AIAssistant
+    from bot.services.proposals.ai_turn import AIAssistant
 
 EXAMPLES = 3  # the owner's latest edits shown to the model as examples of their voice
 ORIGIN = "business"

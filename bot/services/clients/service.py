@@ -2,7 +2,7 @@
 
 Only the owner's own connection is stored (a connection of anyone else's account is ignored,
 and so are its messages). A client's message arms a short quiet period (``draft_due_at``): a
-burst of messages gets one draft, made by :mod:`bot.services.client_drafts` once the client has
+burst of messages gets one draft, made by :mod:`bot.services.clients.drafts` once the client has
 been quiet. The owner's own messages in those chats are context: stored, never answered.
 """
 
@@ -25,9 +25,9 @@ from bot.db.clients import (
     ClientMessage,
     ClientRepo,
 )
-from bot.services import proposal_payloads as p
-from bot.services.leaks import LeakGuard
+from bot.services.clients.leaks import LeakGuard
 from bot.services.prefs import Preferences
+from bot.services.proposals import payloads as p
 
 QUIET = timedelta(seconds=20)
 REPLY_WINDOW = timedelta(hours=24)  # Telegram lets a business bot answer only recent chats

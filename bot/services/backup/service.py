@@ -9,7 +9,7 @@
 The database is copied from the live file through SQLite's online backup API in a single step,
 inside one read transaction: the copy is consistent while the bot keeps writing (in WAL mode a
 reader never blocks the writer). SQLite files inside the index folder are copied the same way.
-Only the database and the index go into the file (format: :mod:`bot.services.backup_archive`);
+Only the database and the index go into the file (format: :mod:`bot.services.backup.archive`);
 ``.env`` files and setting values never do. Backups cover SQLite only.
 """
 
@@ -37,8 +37,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.errors import MicrodeskError, ServiceUnavailableError
-from bot.services import dates
-from bot.services.backup_archive import (
+from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
     Manifest,
@@ -47,6 +46,7 @@ from bot.services.backup_archive import (
     write_archive,
 )
 from bot.services.prefs import Preferences
+from bot.services.tasks import dates
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.reply import Document, Reply
-from bot.services import dates
+from bot.services.tasks import dates
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -27,7 +27,7 @@ class ExportCommands:
 
     async def export(self, args: str) -> list[Reply]:
         """Send the calendar and the spreadsheet, one file each."""
-        from bot.services.export import export_all, file_names  # icalendar: on first use
+        from bot.services.tasks.export import export_all, file_names  # icalendar: on first use
 
         now, tz = self.s.clock.now(), self.s.prefs.tz
         files = export_all(self.s.sessions, tz, now)

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.db.models import Task
 from bot.db.tasks import TaskRepo
-from bot.services import dates
 from bot.services.prefs import Preferences
-from bot.services.tasks import TaskService
+from bot.services.tasks import dates
+from bot.services.tasks.service import TaskService
 
 
 @dataclass(frozen=True)

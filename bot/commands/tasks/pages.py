@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from bot.commands import callbacks
 from bot.commands.reply import Button, Reply, esc
 from bot.db.models import Task
-from bot.services.tasks import TaskPage
+from bot.services.tasks.service import TaskPage
 
 PAGE_SIZE = 15  # a phone screen of tasks and their Done / Snooze rows
 PAGE_CHARS = 3800  # a page stays one Telegram message (4,096 characters) even with long titles

@@ -15,8 +15,8 @@ from bot.clock import Clock
 from bot.db.models import DONE, OPEN, Task, TaskCompletion
 from bot.db.tasks import OpenFilter, TaskRepo
 from bot.errors import DateError, NotFoundError, UserInputError
-from bot.services import dates
 from bot.services.prefs import Preferences
+from bot.services.tasks import dates
 
 MAX_TITLE = 300
 FILTERS = ("today", "week", "overdue", "all", "done")

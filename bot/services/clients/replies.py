@@ -23,12 +23,12 @@ from typing import Protocol
 from bot.db.clients import Client
 from bot.db.proposals import DONE, FAILED, UNKNOWN, Proposal
 from bot.errors import UserInputError
-from bot.services import proposal_payloads as p
-from bot.services.client_drafts import ReplyDrafter
-from bot.services.clients import ClientService
-from bot.services.outbox import Outgoing
-from bot.services.proposals import Outcome, ProposalService
-from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
+from bot.services.clients.drafts import ReplyDrafter
+from bot.services.clients.service import ClientService
+from bot.services.delivery.outbox import Outgoing
+from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
+from bot.services.proposals import payloads as p
+from bot.services.proposals.approval import Outcome, ProposalService
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 30.0  # seconds; a longer wait fails the send instead of blocking the chat

@@ -37,10 +37,10 @@ from bot.db.proposals import (
     Proposal,
 )
 from bot.errors import NotFoundError, UserInputError
-from bot.services import proposal_payloads as p
-from bot.services.dates import Due
-from bot.services.outbox import Outgoing, queue
-from bot.services.tasks import TaskChange, TaskDraft, TaskService
+from bot.services.delivery.outbox import Outgoing, queue
+from bot.services.proposals import payloads as p
+from bot.services.tasks.dates import Due
+from bot.services.tasks.service import TaskChange, TaskDraft, TaskService
 
 TTL = timedelta(hours=24)
 EDIT_WINDOW = timedelta(minutes=30)

@@ -30,11 +30,11 @@ from bot.llm.prompts import (
     render_assistant_system,
     render_draft_reply,
 )
-from bot.services import dates
-from bot.services import proposal_payloads as p
 from bot.services.prefs import Preferences
-from bot.services.proposals import ProposalService
-from bot.services.tasks import TaskService
+from bot.services.proposals import payloads as p
+from bot.services.proposals.approval import ProposalService
+from bot.services.tasks import dates
+from bot.services.tasks.service import TaskService
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 3

@@ -5,7 +5,7 @@ from one export to the next, so a calendar app that imports the file again updat
 instead of adding a copy. A date-only task is an all-day event (``VALUE=DATE``); a timed one
 starts at its local time with its ``TZID`` (plain UTC when the zone is UTC), so a repeating 09:00
 task stays at 09:00 across DST like the bot's own dates. A repeat is its exact RRULE
-(:func:`bot.services.repeats.ics_rule`: a series anchored on the 31st keeps month ends), and
+(:func:`bot.services.tasks.repeats.ics_rule`: a series anchored on the 31st keeps month ends), and
 three VALARMs fire when the bot's reminders do: 7 days, 1 day and 0 before the due instant.
 
 A repeating task snoozed off its series (the bot rolls it back onto the series when it is done)
@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import OPEN, Task
-from bot.services import dates, repeats
-from bot.services.scheduler import LADDER
+from bot.services.delivery.reminders import LADDER
+from bot.services.tasks import dates, repeats
 
 PRODID = "-//microdesk//deadlines//EN"
 CALENDAR_NAME = "microdesk deadlines"

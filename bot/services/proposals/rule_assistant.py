@@ -2,7 +2,8 @@
 
 Without an LLM, "remind me to …"-style requests become task proposals through date parsing,
 and everything else is treated as a question for the documents. With an LLM (see
-:mod:`bot.services.ai`), the model answers and proposes through a validated structured result.
+:mod:`bot.services.proposals.ai_turn`), the model answers and proposes through a validated
+structured result.
 Either way nothing changes until the owner approves a card.
 """
 
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 
 from bot.db.proposals import Proposal
 from bot.services.prefs import Preferences
-from bot.services.proposals import ProposalService
-from bot.services.tasks import TaskService
+from bot.services.proposals.approval import ProposalService
+from bot.services.tasks.service import TaskService
 
 REQUEST = re.compile(
     r"^\s*(?:please\s+|pls\s+)?(?:"

@@ -4,8 +4,8 @@
     SendRateLimited   429: nothing was sent; try again after ``retry_after`` seconds
     SendUnknown       the request may have reached Telegram (a time-out after it left)
 
-The adapters map Telegram's errors onto these; :mod:`bot.services.outbox` and
-:mod:`bot.services.client_replies` decide what each means for a retry.
+The adapters map Telegram's errors onto these; :mod:`bot.services.delivery.outbox` and
+:mod:`bot.services.clients.replies` decide what each means for a retry.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import VectorIndex
 from bot.retrieval.parsing import FORMATS_SENTENCE, Limits, ParsedDoc, ParseError, check_size
 from bot.retrieval.sandbox import Parser
-from bot.services.knowledge_index import Progress, chunk_vectors, vector_ids
+from bot.services.knowledge.index import Progress, chunk_vectors, vector_ids
 
 if TYPE_CHECKING:  # numpy loads with the first embedding, after the bot is serving
     import numpy as np

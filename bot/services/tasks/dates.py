@@ -10,7 +10,7 @@ when every word is date vocabulary and it has a clear anchor (a weekday, a month
 digit pattern, today/tomorrow, "in 3 days"), so "Ask May about the report" or "Renew licence
 2027" keep their words. Absolute dates are read by dateparser; weekdays, offsets, ordinals and
 "end of month" by the small readers here, whose answers are predictable ("friday" on a Friday
-is today, "next friday" is never today). Repeats live in `bot.services.repeats`.
+is today, "next friday" is never today). Repeats live in `bot.services.tasks.repeats`.
 
 Errors, each a one-sentence message for the owner::
 
@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from bot.services.repeats import (
+from bot.services.tasks.repeats import (
     WEEKDAY_INDEX,
     describe_rule,
     find_every,

@@ -43,14 +43,14 @@ from bot.retrieval.parsing import Limits
 from bot.retrieval.relevance import Evidence, Relevance, best_evidence
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
-from bot.services.knowledge_index import (
+from bot.services.knowledge.index import (
     PreparedLexical,
     Progress,
     VectorUpkeep,
     build_lexical,
     indexed_text,
 )
-from bot.services.knowledge_ingest import DocResult, Ingester, IngestReport, clean_name
+from bot.services.knowledge.ingest import DocResult, Ingester, IngestReport, clean_name
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1_000

@@ -13,7 +13,7 @@ An ``unknown`` row (a time-out after the request left, or a crash between claim 
 found ``sending`` at start) is sent once more, marked as a repeat, and never again: for the
 owner's own reminders a missed tax deadline is worse than a marked duplicate, and a card sent
 twice is harmless (both carry the same buttons; a proposal is approved once). Client replies
-never come here; they are never resent automatically (:mod:`bot.services.client_replies`).
+never come here; they are never resent automatically (:mod:`bot.services.clients.replies`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.crashpoints import crash_point
 from bot.db.outbox import DROPPED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
-from bot.services.sending import SendRateLimited, SendRefused, SendUnknown
+from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 
 log = logging.getLogger(__name__)
 Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)

@@ -6,7 +6,8 @@ task is sent (marked late); the earlier ones are recorded as skipped. Once the l
 due instant is recorded nothing more can be due for it, so the sweep leaves those tasks in SQL.
 
 The ledgers (``reminder_log``, ``briefing_log``) say what was handled; the message itself goes
-into the outbox in the same transaction (:mod:`bot.services.outbox`), which alone tracks whether
+into the outbox in the same transaction (:mod:`bot.services.delivery.outbox`), which alone tracks
+whether
 it reached Telegram. So a crash can't leave a rung recorded without its message, or the reverse.
 """
 
@@ -22,9 +23,9 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from bot.clock import Clock
 from bot.db.models import OPEN, BriefingLog, ReminderLog, Task
 from bot.db.outbox import BRIEFING, REMINDER
-from bot.services import dates
-from bot.services.outbox import Buttons, Outgoing, queue
+from bot.services.delivery.outbox import Buttons, Outgoing, queue
 from bot.services.prefs import Preferences
+from bot.services.tasks import dates
 
 LADDER: tuple[tuple[str, timedelta], ...] = (
     ("7d", timedelta(days=7)),

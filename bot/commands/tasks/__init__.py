@@ -1,0 +1,1 @@
+"""/add, /tasks and its pages, /done, /snooze, /edit, /delete, /briefing, /export."""

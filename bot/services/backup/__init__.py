@@ -1,0 +1,1 @@
+"""Backups: the weekly and on-demand backup, the archive format, restore."""

@@ -1,0 +1,2 @@
+"""Clients over Telegram Business: records and threads, drafted replies, sending approved
+replies, the leak guard."""

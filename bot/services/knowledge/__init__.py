@@ -1,0 +1,1 @@
+"""The owner's documents: ingest, the derived indexes, search with sources."""
