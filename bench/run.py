@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m ben
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import roundtrip, scale, startup  # noqa: E402
+from bench import roundtrip, scale, startup, team  # noqa: E402
 from bench.common import INFO, Row, Timings, fmt_ms, verdict  # noqa: E402
 
 ASK_BUDGET_MS = 25.0
@@ -91,6 +91,18 @@ def scale_rows(s: scale.Scale) -> list[Row]:
                 verdict(t.p95 <= SCALE_MS))
         )  # fmt: skip
     return rows
+
+
+def team_rows(t: team.TeamScale) -> list[Row]:
+    section = (
+        f"Contractors: {t.assigned:,} of {t.tasks:,} tasks assigned, {t.sent:,} sent before, "
+        f"p50 / p95 (n={t.sweep.n})"
+    )
+    label = "contractors' sweep: TeamSweep.due (notices, rungs, daily lists)"
+    return [
+        Row(section, label, t.sweep.text(), f"≤ {SCALE_MS:g} ms",
+            f"{t.sweep.p95 / SCALE_MS:.2f}×", verdict(t.sweep.p95 <= SCALE_MS))
+    ]  # fmt: skip
 
 
 def start_rows(floor: Timings, bot: Timings, again: Timings) -> list[Row]:
@@ -178,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge rows")
+    parser.add_argument("--no-calendar", action="store_true", help="skip the calendar rows")
     parser.add_argument("--save", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--only", choices=["dates"], help="run only this section")
     args = parser.parse_args(argv)
+    if args.only == "dates":
+        from bench import dates_eval
+
+        print_table(dates_eval.rows(), "microdesk benchmarks (dates only)")
+        return 0
     quick = args.quick
     rounds, burst, bursts = (30, 100, 1) if quick else (200, 500, 3)
     started = time.perf_counter()
@@ -204,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.print("10,000 tasks: briefing and reminder sweep …")
     big = scale.run(10_000, 5 if quick else 25)
+    console.print("contractors: the sweep over 10,000 tasks …")
+    crew = team.run(10_000, repeat=5 if quick else 25)
     console.print("cold starts …")
     start_floor, starts, restarts = asyncio.run(startup.run(2 if quick else 5))
     if kr is not None:
@@ -218,9 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     rows += roundtrip_rows(trips)
     rows += burst_rows(trips, burst)
     rows += scale_rows(big)
+    rows += team_rows(crew)
     rows += start_rows(start_floor, starts, restarts)
+    from bench import dates_eval
+
+    rows += dates_eval.rows()
     if know is not None:
         rows += knowledge_rows(know)
+    if not args.no_calendar:
+        console.print("calendar sync against Radicale: first sync, quiet rounds …")
+        from bench import calendar_rows
+
+        rows += calendar_rows.rows(calendar_rows.run(200 if quick else 1_000))
     minutes = (time.perf_counter() - started) / 60
     print_table(rows, f"microdesk benchmarks ({'quick, ' if quick else ''}{minutes:.1f} min)")
     if args.save:

@@ -1,4 +1,4 @@
-"""The command line: `microdesk [run|chat|ingest|ask|export|doctor|backup|restore] …`.
+"""The command line: `microdesk [setup|run|chat|ingest|ask|export|doctor|backup|restore] …`.
 
 Also `python -m bot …`.
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -20,7 +21,7 @@ from bot.app import Services, build_services
 from bot.config import Settings, load_settings
 from bot.console.backup import BACKUP_VERBS, add_backup_verbs, run_backup_verb
 from bot.console.knowledge import KNOWLEDGE_VERBS, add_knowledge_verbs, run_knowledge_verb
-from bot.errors import MicrodeskError
+from bot.errors import DatabaseTooNewError, MicrodeskError
 from bot.logs import setup_logging
 from bot.services.backup.restore import hold_data_lock
 
@@ -30,6 +31,13 @@ log = logging.getLogger("microdesk")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microdesk", description=__doc__)
     verbs = parser.add_subparsers(dest="verb")
+    setup = verbs.add_parser("setup", help="guided first run: token, pairing, zone, briefing, AI")
+    setup.add_argument(
+        "--probe",
+        metavar="URL",
+        action="append",
+        help="look for an AI server at URL (…/v1) instead of the usual local ports",
+    )
     verbs.add_parser("run", help="the Telegram bot (long polling; a webhook if WEBHOOK_URL is set)")
     verbs.add_parser("chat", help="the same assistant in the terminal")
     add_knowledge_verbs(verbs)
@@ -51,9 +59,21 @@ def run_bot(services: Services) -> int:
     if settings.OWNER_TELEGRAM_ID is None:
         print("microdesk: set OWNER_TELEGRAM_ID, your numeric Telegram user id, to run the bot.")
         return 2
+    from bot.tg.failures import explain
+
     adapter = TelegramAdapter(services)
     log.info("starting the bot for owner %s", settings.OWNER_TELEGRAM_ID)
-    return 0 if adapter.run() else 1  # 1 lets a supervisor (systemd, Docker) restart it
+    try:
+        ok = adapter.run()
+    except Exception as exc:  # a failure before the first update: said in one line, if known
+        adapter.failure = exc
+        ok = False
+    if adapter.failure is not None:
+        line = explain(adapter.failure, settings)
+        if line is None:
+            raise adapter.failure
+        print(f"microdesk: {line}", file=sys.stderr)
+    return 0 if ok else 1  # 1 lets a supervisor (systemd, Docker) restart it
 
 
 def run_chat(services: Services) -> int:
@@ -108,6 +128,27 @@ def run_doctor() -> int:
     return 1 if failing else 0
 
 
+def run_setup(probe: list[str] | None) -> int:
+    from bot.setup.models import USUAL_SERVERS, Server
+    from bot.setup.wizard import SetupOptions, StdTerminal, Wizard
+
+    servers = [Server(url, url.rstrip("/")) for url in probe] if probe else USUAL_SERVERS
+    options = SetupOptions(servers=servers)
+    return Wizard(StdTerminal(), options, doctor=run_doctor).run()
+
+
+def data_dir_problem(settings: Settings) -> str | None:
+    """One line when DATA_DIR cannot hold the data (made here when it does not exist yet)."""
+    from bot.console.doctor import check_data_dir
+
+    with contextlib.suppress(OSError):  # the check below says why
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    check = check_data_dir(settings.DATA_DIR)
+    if check.ok:
+        return None
+    return f"DATA_DIR cannot be used: {check.detail}; {check.fix}."
+
+
 def _default_verb(settings: Settings) -> str:
     ready = settings.TELEGRAM_BOT_TOKEN is not None and settings.OWNER_TELEGRAM_ID is not None
     return "run" if ready else "chat"
@@ -121,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb == "doctor":
         setup_logging([], logging.WARNING)
         return run_doctor()
+    if args.verb == "setup":
+        setup_logging([], logging.WARNING)
+        return run_setup(args.probe)
     try:
         settings = load_settings()
     except MicrodeskError as exc:
@@ -130,12 +174,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = args.verb or _default_verb(settings)
     if verb in BACKUP_VERBS:
         return run_backup_verb(settings, args)
+    unusable = data_dir_problem(settings)
+    if unusable is not None:
+        print(f"microdesk: {unusable}", file=sys.stderr)
+        return 1
     try:
         hold_data_lock(settings)  # shared, for this process's life: `restore` refuses meanwhile
     except MicrodeskError as exc:
         print(f"microdesk: {exc}", file=sys.stderr)
         return 2
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except DatabaseTooNewError as exc:
+        print(f"microdesk: {exc}", file=sys.stderr)
+        return 1
     try:
         if verb == "export":
             return run_export(services, args.ics, args.csv)

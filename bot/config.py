@@ -6,20 +6,34 @@ Nothing else in the project reads ``os.environ``. A bad value fails at start wit
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.dates.business import check_country
+from bot.dates.model import ORDERS
+from bot.dates.words import SUPPORTED
 from bot.errors import SettingsError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook's secret_token accepts
+# BotFather's tokens: the bot's numeric id, a colon, ~35 letters, digits, _ and -
+BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+BAD_TOKEN = (
+    "this is not a bot token: BotFather's tokens look like 7123456789:AAH… (digits, a colon, "
+    "then about 35 letters and digits); copy the whole token again"
+)
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 def parse_hhmm(value: str) -> time:
@@ -30,8 +44,16 @@ def parse_hhmm(value: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+def parse_duration(value: str) -> timedelta:
+    """'30s', '2m', '1h' -> a timedelta of at least 1 second; raises ValueError when unreadable."""
+    match = _DURATION.match(value.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r}")
+    return timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
+
+
 class Settings(BaseSettings):
-    """Every setting in SPEC.md, typed."""
+    """Every setting microdesk reads, typed (the owner's list: README.md and .env.example)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
@@ -54,6 +76,38 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = Field(default=None, validate_default=True)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    LANGUAGES: str = "en,de,fr,es"
+    COUNTRY: str = ""
+    DATE_ORDER: str = ""
+
+    @field_validator("LANGUAGES")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        codes = [code.strip().lower() for code in value.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in SUPPORTED]
+        if unknown or not codes:
+            raise ValueError(f"use a comma-separated list of {', '.join(SUPPORTED)}")
+        return ",".join(codes)
+
+    @field_validator("COUNTRY")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return check_country(value) if value.strip() else ""
+
+    @field_validator("DATE_ORDER")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and value not in ORDERS:
+            raise ValueError(f"use one of {', '.join(ORDERS)}")
+        return value
+
+    CALDAV_URL: str | None = None
+    CALDAV_USERNAME: str | None = None
+    CALDAV_PASSWORD: SecretStr | None = None
+    CALDAV_CALENDAR: str = "microdesk"
+    CALDAV_POLL: str = "2m"
+    FEED_PORT: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("TIMEZONE")
     @classmethod
@@ -61,7 +115,24 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from exc
+            raise ValueError(unknown_zone(value)) from exc
+        return value
+
+    @field_validator("TELEGRAM_BOT_TOKEN")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError(BAD_TOKEN)
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("OWNER_TELEGRAM_ID")
+    @classmethod
+    def _owner(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(
+                "that is a group's or channel's id; use your own numeric user id "
+                "(`microdesk setup` finds it for you)"
+            )
         return value
 
     @field_validator("BRIEFING_TIME")
@@ -70,7 +141,20 @@ class Settings(BaseSettings):
         parse_hhmm(value)
         return value.strip()
 
-    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL")
+    @field_validator("CALDAV_POLL")
+    @classmethod
+    def _poll(cls, value: str) -> str:
+        parse_duration(value)
+        return value.strip()
+
+    @field_validator("CALDAV_CALENDAR")
+    @classmethod
+    def _calendar_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name the calendar, e.g. microdesk")
+        return value.strip()
+
+    @field_validator("TELEGRAM_API_BASE_URL", "OPENAI_BASE_URL", "WEBHOOK_URL", "CALDAV_URL")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -80,7 +164,14 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "WEBHOOK_SECRET", "CHROMA_HOST", mode="before"
+        "TELEGRAM_BOT_TOKEN",
+        "OPENAI_API_KEY",
+        "WEBHOOK_SECRET",
+        "CHROMA_HOST",
+        "CALDAV_USERNAME",
+        "CALDAV_PASSWORD",
+        "FEED_PORT",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
@@ -111,8 +202,16 @@ class Settings(BaseSettings):
         return parse_hhmm(self.BRIEFING_TIME)
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.LANGUAGES.split(","))
+
+    @property
     def database_url(self) -> str:
         return self.DATABASE_URL or f"sqlite:///{self.DATA_DIR / 'microdesk.db'}"
+
+    @property
+    def caldav_poll(self) -> timedelta:
+        return parse_duration(self.CALDAV_POLL)
 
     @property
     def llm_enabled(self) -> bool:
@@ -121,8 +220,62 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line or a message."""
-        found = [self.TELEGRAM_BOT_TOKEN, self.OPENAI_API_KEY, self.WEBHOOK_SECRET]
+        found = [
+            self.TELEGRAM_BOT_TOKEN,
+            self.OPENAI_API_KEY,
+            self.WEBHOOK_SECRET,
+            self.CALDAV_PASSWORD,
+        ]
         return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+
+
+def unknown_zone(value: str) -> str:
+    """One sentence for a zone name that is not in the zone database, with a close match."""
+    close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "e.g. Europe/Berlin or America/New_York"
+    return f"unknown IANA time zone {value[:40]!r}: {hint}"
+
+
+# pydantic's wording, per error type, in words an owner reads (the setting's name comes first)
+_PLAIN = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "string_type": "must be text",
+    "missing": "is missing",
+}
+_PLAIN_FOR = {
+    ("OWNER_TELEGRAM_ID", "int_parsing"): (
+        "must be your numeric Telegram user id (digits only, like 123456789); "
+        "`microdesk setup` finds it for you"
+    ),
+}
+
+
+class BadSettings(SettingsError):
+    """Every bad setting at once; ``str()`` names the first, ``problems`` has them all as
+    (setting, what is wrong with it)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        name, message = problems[0]
+        super().__init__(f"Bad setting {name}: {message}")
+        self.problems = problems
+
+
+def plain_problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error as (setting, what is wrong), never in pydantic's own wording."""
+    name = ".".join(str(p) for p in err["loc"]) or "settings"
+    kind = str(err.get("type", ""))
+    if kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+    elif (name, kind) in _PLAIN_FOR:
+        message = _PLAIN_FOR[(name, kind)]
+    elif kind in _PLAIN:
+        message = _PLAIN[kind].format(**(err.get("ctx") or {}))
+    else:
+        message = "has a value that cannot be used"
+    return name, message
 
 
 class _FromMapping(Settings):
@@ -140,6 +293,11 @@ class _FromMapping(Settings):
         return (init_settings,)
 
 
+def environment_values() -> dict[str, str]:
+    """The settings given as environment variables (they win over `.env`), unvalidated."""
+    return {name: os.environ[name] for name in Settings.model_fields if name in os.environ}
+
+
 def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = True) -> Settings:
     """Settings from a mapping (tests) or the environment and `.env` (the app).
 
@@ -151,7 +309,4 @@ def load_settings(source: Mapping[str, str] | None = None, *, env_file: bool = T
             return _FromMapping(**values)
         return Settings(_env_file=".env" if env_file else None)  # type: ignore[call-arg]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "settings"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"Bad setting {name}: {message}") from None
+        raise BadSettings([plain_problem(err) for err in exc.errors()]) from None

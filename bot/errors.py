@@ -5,7 +5,8 @@
     ├── UserInputError             bad input from the owner: answered, nothing changed
     │   ├── NotFoundError          an id that does not exist
     │   └── DateError              a date that cannot be read or lies in the past
-    └── ServiceUnavailableError    a dependency (LLM, index) is down or over budget
+    ├── ServiceUnavailableError    a dependency (LLM, index) is down or over budget
+    └── DatabaseTooNewError        the database was made by a newer microdesk (fails at start)
 
 Anything else is a bug: it is logged with its traceback and the owner gets a generic sentence.
 """
@@ -33,3 +34,7 @@ class DateError(UserInputError):
 
 class ServiceUnavailableError(MicrodeskError):
     """A dependency is down, slow or over budget."""
+
+
+class DatabaseTooNewError(MicrodeskError):
+    """The database records a migration this version does not know."""

@@ -47,5 +47,8 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "telegram.ext", "chromadb", "alembic", "bm25s"):
+    for noisy in (
+        *("httpx", "httpcore", "telegram.ext", "chromadb", "alembic", "bm25s"),
+        *("caldav", "niquests", "urllib3"),  # request logs: URLs and headers of the calendar
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -14,7 +14,8 @@ from bot.config import Settings, load_settings
 from bot.tg.app import TelegramAdapter
 from tests.fakes.botapi import FakeBotAPI
 
-pytest_plugins = ["tests.pg"]  # the db_url fixture: SQLite, and PostgreSQL where marked
+# the db_url fixture: SQLite, and PostgreSQL where marked; a real Radicale CalDAV server
+pytest_plugins = ["tests.pg", "tests.radicale_server"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import attach_ai, build_services
+from bot.app import build_services
 from bot.clock import FrozenClock
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import RetryPolicy, Timeouts
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, make_settings
 from tests.fakes.botapi import FakeBotAPI
@@ -43,9 +43,8 @@ async def bot(
         OPENAI_BASE_URL=llm_api.base_url,
         LLM_MONTHLY_TOKEN_BUDGET="100000",
     )
-    services = build_services(settings, clock)
     retry = RetryPolicy(attempts=2, total=3.0, backoff=0.01, backoff_max=0.05)
-    attach_ai(services, LLMClient(settings, services.sessions, clock, timeouts=FAST, retry=retry))
+    services = build_services(settings, clock, llm_timeouts=FAST, llm_retry=retry)
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
     await botapi.wait_for_message(OWNER, contains="Briefing")  # the first start sends today's

@@ -18,9 +18,8 @@ from sqlalchemy import insert, select
 
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
-from bot.commands.build import build_conversation
+from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
-from bot.commands.tasks.briefing import BriefingCommands
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.db.engine import integrity_ok, make_engine
@@ -321,9 +320,9 @@ def zips(folder: Path) -> set[str]:
 
 
 async def tick_without_backup(
-    briefing: BriefingCommands, send: Callable[[Reply], Awaitable[None]], folder: Path
+    conversation: Conversation, send: Callable[[Reply], Awaitable[None]], folder: Path
 ) -> bool:
-    await briefing.send_due(send)
+    await conversation.run_tick(send)
     return not zips(folder)
 
 
@@ -336,12 +335,12 @@ async def test_weekly_backup_once_per_iso_week_from_the_scheduler_tick(
     async def send(reply: Reply) -> None:
         sent.append(reply)
 
-    briefing = build_conversation(services).briefing
-    assert await tick_without_backup(briefing, send, folder)  # the first minute after start
+    conversation = build_conversation(services)
+    assert await tick_without_backup(conversation, send, folder)  # the first minute after start
     services.backups.weekly_not_before = 0.0
 
     async def tick() -> set[str]:
-        await briefing.send_due(send)
+        await conversation.run_tick(send)
         return zips(folder)
 
     first = await tick()  # Wednesday 25 Nov 2026: week 48
@@ -352,7 +351,7 @@ async def test_weekly_backup_once_per_iso_week_from_the_scheduler_tick(
 
     restarted = build_services(settings, clock)  # the ledger survives a restart
     restarted.backups.weekly_not_before = 0.0
-    assert await build_conversation(restarted).briefing.send_due(send) >= 0
+    assert await build_conversation(restarted).run_tick(send) >= 0
     assert zips(folder) == first
 
     clock.set(datetime(2026, 11, 29, 23, 30, tzinfo=UTC))  # Monday 00:30 in Berlin: W49

@@ -90,11 +90,11 @@ def test_cli_backup_and_restore(cli_env: Path, capsys: pytest.CaptureFixture[str
     services.close()
     running = DataLock(cli_env / "microdesk.db")
     assert running.acquire(exclusive=False)
-    assert main(["restore", str(archive)]) == 1
+    assert main(["restore", str(archive), "--yes"]) == 1
     assert "stop the bot" in capsys.readouterr().out
     running.release()
 
-    assert main(["restore", str(archive)]) == 0
+    assert main(["restore", str(archive), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "Restored the backup" in out and "microdesk.db.before-restore" in out
     services = build_services(make_settings(cli_env))
@@ -107,7 +107,7 @@ def test_cli_refuses_a_damaged_file_and_a_postgres_database(
 ) -> None:
     junk = cli_env.parent / "junk.zip"
     junk.write_bytes(b"\x00" * 1000)
-    assert main(["restore", str(junk)]) == 1
+    assert main(["restore", str(junk), "--yes"]) == 1
     assert capsys.readouterr().out.strip() == (
         "microdesk: This backup cannot be read: the file is damaged or incomplete."
     )

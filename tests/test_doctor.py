@@ -105,6 +105,8 @@ async def test_a_good_install_passes_every_check(
     assert failing(found) == []
     assert list(found) == [
         "settings",
+        "addresses",
+        "time zone",
         "data folder",
         "database",
         "disk space",
@@ -147,7 +149,7 @@ async def test_a_wrong_key_or_a_missing_model_is_named(
 async def test_a_missing_owner_id_is_named(tmp_path: Path, good: dict[str, str]) -> None:
     found = await check(loader(tmp_path, good, OWNER_TELEGRAM_ID=""))
     assert failing(found) == ["owner id"]
-    assert "@userinfobot" in found["owner id"].fix
+    assert "microdesk setup" in found["owner id"].fix
 
 
 async def test_a_damaged_database_file_is_named(tmp_path: Path, good: dict[str, str]) -> None:
@@ -206,8 +208,45 @@ async def test_little_disk_space_is_named(tmp_path: Path, good: dict[str, str]) 
 
 async def test_a_bad_setting_is_named_and_nothing_else_runs() -> None:
     checks = await run_checks(lambda: load_settings({"TIMEZONE": "Mars/Olympus"}))
-    assert [(c.name, c.ok) for c in checks] == [("settings", False)]
-    assert "TIMEZONE" in checks[0].detail and ".env" in checks[0].fix
+    assert [(c.name, c.ok) for c in checks] == [("TIMEZONE", False)]
+    assert "unknown IANA time zone" in checks[0].detail and ".env" in checks[0].fix
+
+
+async def test_every_bad_value_is_judged_in_plain_words(tmp_path: Path) -> None:
+    bad = {
+        "TELEGRAM_BOT_TOKEN": "7123456789:AAH",
+        "OWNER_TELEGRAM_ID": "abc",
+        "TIMEZONE": "Europe/Berln",
+        "OPENAI_BASE_URL": "localhost:11434",
+    }
+    checks = await run_checks(lambda: load_settings(bad))
+    found = {c.name: c.detail for c in checks if not c.ok}
+    assert set(found) == set(bad)
+    assert found["TELEGRAM_BOT_TOKEN"].startswith("this is not a bot token")
+    assert found["OWNER_TELEGRAM_ID"].startswith("must be your numeric Telegram user id")
+    assert "did you mean Europe/Berlin?" in found["TIMEZONE"]
+    assert found["OPENAI_BASE_URL"] == "must start with http:// or https://"
+    shown = " ".join(f"{c.detail} {c.fix}" for c in checks)
+    for pydantic_words in ("Input should be", "valid integer", "unable to parse", "Value error"):
+        assert pydantic_words not in shown
+    assert "AAH" not in shown.replace("7123456789:AAH…", "")  # the value is never repeated
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "verdict"),
+    [
+        ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot123:abc", "includes the /bot"),
+        ("WEBHOOK_URL", "http://desk.example.invalid/tg", "is not HTTPS"),
+        ("WEBHOOK_URL", "https://desk.example.invalid:9000/tg", "uses port 9000"),
+        ("OPENAI_BASE_URL", "http:///v1", "is not a web address"),
+    ],
+)
+async def test_url_settings_are_judged(
+    tmp_path: Path, good: dict[str, str], name: str, value: str, verdict: str
+) -> None:
+    found = await check(loader(tmp_path, good, **{name: value, "WEBHOOK_SECRET": "x"}))
+    assert name in failing(found) and verdict in found[name].detail
+    assert "123:abc" not in found[name].detail or name != "TELEGRAM_API_BASE_URL"
 
 
 async def test_no_token_and_no_ai_are_skipped_not_failed(tmp_path: Path) -> None:
@@ -270,7 +309,7 @@ async def test_cli_prints_one_line_per_check_and_exits_0(
     assert await asyncio.to_thread(main, ["doctor"]) == 0
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert len(lines) == 9 and lines[-1] == "All good."
+    assert len(lines) == 11 and lines[-1] == "All good."
     assert all(line[0] in "✓–" for line in lines[:-1])
     assert TOKEN not in out and API_KEY not in out
 
@@ -292,3 +331,17 @@ async def test_cli_exits_1_names_the_problem_and_prints_no_secret(
     assert line.startswith("✗ Telegram token: the token is wrong")
     assert "→ fix: get a new one from @BotFather" in line
     assert wrong not in output and API_KEY not in output and "/bot" not in output
+
+
+async def test_doctor_says_which_zone_is_in_force_and_where_it_came_from(
+    tmp_path: Path, good: dict[str, str], models: FakeModels
+) -> None:
+    settings = loader(tmp_path, {**good, "TIMEZONE": "Europe/Berlin"})()
+    found = await check(lambda: settings)
+    assert "Europe/Berlin, from TIMEZONE" in found["time zone"].detail
+    services = build_services(settings)
+    services.prefs.set_timezone("Lisbon")
+    services.close()
+    found = await check(lambda: settings)
+    detail = found["time zone"].detail
+    assert "Europe/Lisbon, chosen in /settings (TIMEZONE=Europe/Berlin is not used)" in detail

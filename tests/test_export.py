@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
@@ -33,7 +34,16 @@ def parse(services: Services) -> Calendar:
 
 
 def events(cal: Calendar) -> dict[str, Event]:
-    return {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    """Events by UID with the install's id left out (``task-3@microdesk``); a moved occurrence
+    (an override with RECURRENCE-ID) as ``task-3-moved@microdesk``."""
+    found: dict[str, Event] = {}
+    for event in cal.walk("VEVENT"):
+        uid = re.sub(r"^(task-\d+)-[0-9a-f]{12}@", r"\1@", str(event["UID"]))
+        if "RECURRENCE-ID" in event:
+            uid = uid.replace("@", "-moved@")
+        assert uid not in found, uid
+        found[uid] = event
+    return found
 
 
 def expand(event: Event, count: int) -> list[datetime | date]:
@@ -130,14 +140,19 @@ def test_alarms_fire_with_the_reminder_ladder(services: Services) -> None:
         assert {str(a["ACTION"]) for a in event.walk("VALARM")} == {"DISPLAY"}
 
 
-def test_a_snoozed_repeat_is_the_moved_date_plus_the_series(services: Services) -> None:
+def test_a_snoozed_repeat_is_one_event_with_the_moved_occurrence_overridden(
+    services: Services,
+) -> None:
     rent = services.tasks.add("Pay rent monthly on the 1st due Dec 1")
     services.tasks.snooze(rent.id, "Dec 3")
     found = events(parse(services))
     moved = found[f"task-{rent.id}-moved@microdesk"]
     series = found[f"task-{rent.id}@microdesk"]
+    assert str(moved["UID"]) == str(series["UID"])  # one event, not a second copy
+    assert moved.decoded("RECURRENCE-ID") == date(2026, 12, 1)
     assert moved.decoded("DTSTART") == date(2026, 12, 3) and "RRULE" not in moved
-    assert expand(series, 3) == [date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1)]
+    assert expand(series, 3) == [date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)]
+    assert moved.decoded("SEQUENCE") > 0
     next_due = services.tasks.complete(rent.id).next_due  # the bot agrees: back on the 1st
     assert next_due is not None and next_due.astimezone(BERLIN).date() == date(2027, 1, 1)
 
@@ -158,12 +173,15 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_csv_lists_every_task_in_local_time(services: Services, clock: FrozenClock) -> None:
+def test_csv_lists_every_task_and_its_done_history_in_local_time(
+    services: Services, clock: FrozenClock
+) -> None:
     vat = services.tasks.add("File VAT return every quarter due Jan 31")
     invoice = services.tasks.add("Send invoice to Acme @maria tomorrow 3pm")
     services.tasks.add('=HYPERLINK(1) plan 💶, "quoted"')
     clock.advance(timedelta(hours=2))
     services.tasks.complete(invoice.id)
+    services.tasks.complete(vat.id)  # rolls to Apr 30; Jan 31 is history
     data = export.export_all(services.sessions, services.prefs.tz, clock.now()).csv
     rows = csv_rows(data)
     assert list(rows[0]) == list(export.CSV_COLUMNS)
@@ -171,19 +189,22 @@ def test_csv_lists_every_task_in_local_time(services: Services, clock: FrozenClo
         "id": str(vat.id),
         "title": "File VAT return",
         "assignee": "",
-        "due": "2027-01-31",
+        "due_date": "2027-01-31",
+        "due_time": "",
         "repeat": "every quarter",
-        "status": "open",
+        "status": "done",
         "created": "2026-11-25 11:00",
-        "done": "",
+        "done": "2026-11-25 13:00",
     }
-    assert (rows[1]["due"], rows[1]["status"], rows[1]["done"]) == (
-        "2026-11-26 15:00",
+    assert (rows[1]["due_date"], rows[1]["status"], rows[1]["done"]) == ("2027-04-30", "open", "")
+    assert (rows[2]["due_date"], rows[2]["due_time"], rows[2]["status"], rows[2]["done"]) == (
+        "2026-11-26",
+        "15:00",
         "done",
         "2026-11-25 13:00",
     )
-    assert rows[1]["assignee"] == "maria"
-    assert rows[2]["title"] == '\'=HYPERLINK(1) plan 💶, "quoted"' and rows[2]["due"] == ""
+    assert rows[2]["assignee"] == "maria" and len(rows) == 4  # the done invoice once, not twice
+    assert rows[3]["title"] == '\'=HYPERLINK(1) plan 💶, "quoted"' and rows[3]["due_date"] == ""
 
 
 # --- /export over the fake Bot API ------------------------------------------------------------
@@ -219,7 +240,7 @@ async def test_export_command_sends_both_files(bot_services: Services, botapi: F
     assert all(c.params["chat_id"] == OWNER and c.status == 200 for c in calls)
     ics, table = (c.files["document"].content for c in calls)
     [event] = Calendar.from_ical(ics).walk("VEVENT")
-    assert str(event["UID"]) == f"task-{task.id}@microdesk"
+    assert re.fullmatch(rf"task-{task.id}-[0-9a-f]{{12}}@microdesk", str(event["UID"]))
     assert [r["title"] for r in csv_rows(table)] == ["File VAT return"]
     assert "1 deadline as a calendar" in calls[0].params["caption"]
     assert "export" in [c["command"] for c in botapi.my_commands()]
@@ -251,3 +272,61 @@ def test_cli_export_writes_both_files(
     with pytest.raises(SystemExit) as exited:
         main(["export"])
     assert exited.value.code == 2
+
+
+def import_into(store: dict[tuple[str, str], Event], ics: bytes) -> None:
+    """What a calendar app does on import: an event with a known UID (and RECURRENCE-ID)
+    replaces the stored one when its SEQUENCE is not lower; anything else is added."""
+    for event in Calendar.from_ical(ics).walk("VEVENT"):
+        key = (str(event["UID"]), str(event.get("RECURRENCE-ID", "")))
+        old = store.get(key)
+        if old is None or int(event.get("SEQUENCE", 0)) >= int(old.get("SEQUENCE", 0)):
+            store[key] = event
+
+
+def occurrences(store: dict[tuple[str, str], Event], start: date, end: date) -> list[tuple]:
+    import recurring_ical_events
+
+    cal = Calendar()
+    for event in store.values():
+        cal.add_component(event)
+    found = recurring_ical_events.of(cal).between(start, end)
+    return sorted((str(e["SUMMARY"]), str(e.decoded("DTSTART"))) for e in found)
+
+
+def test_importing_two_exports_updates_instead_of_duplicating(
+    services: Services, tmp_path: Path, clock: FrozenClock
+) -> None:
+    rent = services.tasks.add("Pay rent monthly on the 1st due Dec 1")
+    meeting = services.tasks.add("Team meeting Monday 9am")
+    store: dict[tuple[str, str], Event] = {}
+    first = export.export_all(services.sessions, services.prefs.tz, clock.now()).ics
+    import_into(store, first)
+    before = {str(e["UID"]): int(e["SEQUENCE"]) for e in Calendar.from_ical(first).walk("VEVENT")}
+
+    services.tasks.snooze(rent.id, "Dec 3")  # one occurrence moves
+    services.tasks.edit(meeting.id, "Team meeting with Ann")
+    second = export.export_all(services.sessions, services.prefs.tz, clock.now()).ics
+    import_into(store, second)
+    import_into(store, second)  # importing the same file again changes nothing
+
+    seen = occurrences(store, date(2026, 11, 25), date(2027, 2, 2))
+    assert seen == [
+        ("Pay rent", "2026-12-03"),  # the moved occurrence, once; not also on Dec 1
+        ("Pay rent", "2027-01-01"),
+        ("Pay rent", "2027-02-01"),
+        ("Team meeting with Ann", "2026-11-30 09:00:00+01:00"),
+    ]
+    after = Calendar.from_ical(second).walk("VEVENT")
+    assert all(int(e["SEQUENCE"]) > before[str(e["UID"])] for e in after)
+    timed = [e for e in after if "meeting" in str(e["SUMMARY"])]
+    assert timed[0].decoded("DTEND") - timed[0].decoded("DTSTART") == export.TIMED_LENGTH
+
+    other = build_services(make_settings(tmp_path / "other"), clock)  # another install
+    try:
+        other.tasks.add("Pay rent monthly on the 1st due Dec 1")
+        theirs = export.export_all(other.sessions, other.prefs.tz, clock.now()).ics
+        uids = {str(e["UID"]) for e in Calendar.from_ical(theirs).walk("VEVENT")}
+        assert uids.isdisjoint(before)
+    finally:
+        other.close()

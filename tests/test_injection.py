@@ -27,11 +27,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.app import attach_ai, build_services
+from bot.app import build_services
 from bot.clock import FrozenClock
 from bot.db.clients import ClientMessage
 from bot.db.proposals import AuditEntry, Proposal
-from bot.llm.client import LLMClient, RetryPolicy, Timeouts
+from bot.llm.client import RetryPolicy, Timeouts
 from bot.llm.prompts import DATA_TAGS
 from bot.tg.app import TelegramAdapter
 from tests.conftest import OWNER, TOKEN, make_settings
@@ -82,12 +82,9 @@ async def bot(
     settings = make_settings(
         home, TELEGRAM_API_BASE_URL=botapi.base_url, OPENAI_BASE_URL=llm_api.base_url
     )
-    services = build_services(settings, clock)
     timeouts = Timeouts(connect=1.0, read=2.0, write=1.0, pool=1.0)
     retry = RetryPolicy(attempts=1, total=3.0, backoff=0.01, backoff_max=0.02)
-    attach_ai(
-        services, LLMClient(settings, services.sessions, clock, timeouts=timeouts, retry=retry)
-    )
+    services = build_services(settings, clock, llm_timeouts=timeouts, llm_retry=retry)
     adapter = TelegramAdapter(services, tick_seconds=0.05)
     await adapter.startup(poll_timeout=1)
     await botapi.wait_for_message(OWNER, contains="Briefing")

@@ -38,6 +38,7 @@ from bot.llm.structured import (
     ToolRequests,
     parse_completion,
 )
+from bot.services.usage import UsageLedger
 from tests.fakes.openai_api import FakeOpenAI, Reply, tool_names
 
 KEY = "sk-test-SECRET-key-0123456789abcdef"
@@ -99,7 +100,9 @@ async def make_client(
             values["OPENAI_API_KEY"] = key
         options.setdefault("timeouts", FAST)
         options.setdefault("sleep", sleeps)
-        client = LLMClient(load_settings(values), sessions, clock, **options)
+        settings = load_settings(values)
+        ledger = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
+        client = LLMClient(settings, ledger, **options)
         built.append(client)
         return client
 
@@ -160,7 +163,7 @@ def test_no_endpoint_configured_is_llm_disabled(
     sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     with pytest.raises(LLMDisabled, match="AI features are off"):
-        LLMClient(load_settings({}), sessions, clock)
+        LLMClient(load_settings({}), UsageLedger(sessions, clock, 1))
 
 
 async def test_native_tool_calls_and_options_are_forwarded(
@@ -305,7 +308,8 @@ async def test_unreachable_endpoint_is_llm_unavailable(
     async with FakeOpenAI() as gone:
         url = gone.base_url
     settings = load_settings({"OPENAI_BASE_URL": url})
-    client = LLMClient(settings, sessions, clock, timeouts=FAST, sleep=sleeps)
+    ledger = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
+    client = LLMClient(settings, ledger, timeouts=FAST, sleep=sleeps)
     with pytest.raises(LLMUnavailable, match="Can't reach the AI endpoint"):
         await client.complete(HI)
     assert len(sleeps) == 2

@@ -21,9 +21,11 @@ from bot.config import Settings
 from bot.db.outbox import CARD, DROPPED, NOTICE, QUESTION, SENT, UNKNOWN, OutboxMessage
 from bot.db.proposals import AuditEntry, Proposal
 from bot.services.clients.service import ConnectionInfo, IncomingMessage
+from bot.services.delivery import keys
+from bot.services.delivery.loop import every
+from bot.services.delivery.outbox import Outgoing
 from bot.services.delivery.send_errors import SendUnknown
 from bot.services.proposals import payloads as p
-from bot.tg.background import every
 from tests.conftest import OWNER
 
 ANNA = 5551
@@ -48,11 +50,15 @@ class Owner:
         return 700 + len(self.got)
 
 
+def card(proposal_id: int, reply: Reply) -> Outgoing:
+    return keys.card(proposal_id, reply.text, outgoing.stored(reply))
+
+
 def propose_with_card(services: Services, text: str = "See you at 3") -> Proposal:
     cards = build_conversation(services).clients.cards
     payload = p.ReplyDraft(text=text, recipient="Anna")
     return services.proposals.propose(
-        payload, "forward", announce=lambda row: outgoing.card(row.id, cards.card(row))
+        payload, "forward", announce=lambda row: card(row.id, cards.card(row))
     )
 
 
@@ -62,7 +68,7 @@ def test_a_card_is_queued_in_its_proposals_transaction_or_not_at_all(services: S
     assert (queued.key, queued.kind) == (f"card:{row.id}", CARD)
     assert f"Proposal #{row.id}" in queued.text and f"pa:{row.id}" in queued.buttons
 
-    def broken(row: Proposal) -> outgoing.Outgoing:
+    def broken(row: Proposal) -> Outgoing:
         raise RuntimeError("the card could not be made")
 
     with pytest.raises(RuntimeError):
@@ -77,7 +83,7 @@ async def test_a_card_goes_out_only_while_its_proposal_waits(services: Services)
     kept, rejected = propose_with_card(services, "first"), propose_with_card(services, "second")
     services.proposals.reject(rejected.id)
     owner = Owner()
-    sent = await build_conversation(services).briefing.send_due(owner)
+    sent = await build_conversation(services).run_tick(owner)
     cards = [r for r in owner.got if "Proposal #" in r.text]
     assert sent >= 1 and [f"Proposal #{kept.id}" in r.text for r in cards] == [True]
     by_key = {r.key: r.status for r in rows(services) if r.kind == CARD}
@@ -92,10 +98,10 @@ async def test_a_card_whose_send_is_unknown_comes_once_more_marked_and_its_butto
     row = propose_with_card(services)
     conversation = build_conversation(services)
     owner = Owner(True)  # the card's first send times out after the request left
-    await conversation.briefing.send_due(owner)
+    await conversation.run_tick(owner)
     assert [r.status for r in rows(services)] == [UNKNOWN]
-    await conversation.briefing.send_due(owner)
-    await conversation.briefing.send_due(owner)
+    await conversation.run_tick(owner)
+    await conversation.run_tick(owner)
     first, again = owner.got
     assert again.text == f"{outgoing.AGAIN}\n{first.text}" and again.buttons == first.buttons
     [card] = rows(services)
@@ -117,7 +123,7 @@ async def test_an_interrupted_reply_is_asked_about_once_with_its_note(
     conversation = build_conversation(services)
     owner = Owner()
     for _ in range(3):
-        await conversation.briefing.send_due(owner)
+        await conversation.run_tick(owner)
     questions = [r for r in owner.got if "can't tell whether it went out" in r.text]
     assert len(questions) == 1 and "See you at 3" in questions[0].text
     [queued] = [r for r in rows(services) if r.kind == QUESTION]
@@ -133,18 +139,18 @@ async def test_a_failed_weekly_backup_is_told_once_per_week_even_across_a_restar
     (settings.DATA_DIR / "backups").write_text("a file where the backups folder should be")
     services.backups.weekly_not_before = 0.0
     owner = Owner()
-    await build_conversation(services).briefing.send_due(owner)
+    await build_conversation(services).run_tick(owner)
     clock.advance(timedelta(minutes=61))  # the retry after an hour fails too
     restarted = build_services(settings, clock)  # nothing of the first warning in memory
     try:
         restarted.backups.weekly_not_before = 0.0
-        await build_conversation(restarted).briefing.send_due(owner)
+        await build_conversation(restarted).run_tick(owner)
         notices = [r.text for r in owner.got if "weekly backup did not work" in r.text]
         assert len(notices) == 1 and "disk full" in notices[0]
         [queued] = [r for r in rows(restarted) if r.kind == NOTICE]
         assert (queued.key, queued.status) == ("backup:2026-W48", SENT)
         clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # Monday: week 49 fails too
-        await build_conversation(restarted).briefing.send_due(owner)
+        await build_conversation(restarted).run_tick(owner)
         assert len([r for r in owner.got if "weekly backup did not work" in r.text]) == 2
     finally:
         restarted.close()

@@ -60,16 +60,22 @@ async def test_a_new_briefing_time_moves_the_next_briefing(
     assert bot.s.prefs.briefing_time.strftime("%H:%M") == "09:30"
 
 
-async def test_a_new_time_zone_changes_how_tasks_show_dates(
+async def test_a_new_time_zone_keeps_timed_tasks_at_their_wall_clock_time(
     bot: TelegramAdapter, botapi: FakeBotAPI
 ) -> None:
     added = await say(botapi, "/add Call the supplier Dec 1 3am", "Added")
     assert "Tue 1 Dec 03:00" in added  # Berlin
-    await say(botapi, "/settings timezone America/New_York", "Time zone")
+    changed = await say(botapi, "/settings timezone America/New_York", "Time zone")
+    assert "1 task kept its local clock time" in changed
     listed = await say(botapi, "/tasks", "open task")
-    assert "Mon 30 Nov 21:00" in listed and "1 Dec" not in listed  # the same instant in New York
+    assert "Tue 1 Dec 03:00" in listed  # still 03:00, now in New York
     shown = await say(botapi, "/settings", "Time zone")
-    assert "Time zone: America/New_York" in shown
+    assert "Time zone: America/New_York (chosen in /settings)" in shown
+
+
+async def test_a_city_names_its_zone(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:
+    changed = await say(botapi, "/settings timezone lisbon", "Time zone")
+    assert "Europe/Lisbon" in changed
 
 
 async def test_a_bad_setting_changes_nothing(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:

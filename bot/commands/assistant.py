@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from bot.commands.knowledge import KnowledgeCommands
 from bot.commands.proposals import ProposalCommands
 from bot.commands.reply import Reply, esc
+from bot.commands.tasks.handlers import date_question
 from bot.services.proposals import payloads as p
-from bot.services.proposals.links import LinkGuard
+from bot.services.tasks.service import DateChoiceNeeded
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -28,7 +29,7 @@ class AssistantCommands:
         self.s = services
         self.cards = cards
         self.knowledge = knowledge
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.on_text(self.text)
@@ -51,7 +52,10 @@ class AssistantCommands:
             replies.append(Reply(f"<i>{esc(notice)}</i>"))
         request = rules.wants_task(text)
         if request is not None:
-            replies.append(self.cards.card(rules.propose_task(request)))
+            try:
+                replies.append(self.cards.card(rules.propose_task(request)))
+            except DateChoiceNeeded as ask:  # the date reads two ways: the owner picks
+                replies.append(date_question(self.s, ask))
         else:  # a question: the documents answer
             replies += await self.knowledge.answer(text)
         return replies

@@ -1,11 +1,10 @@
-"""/backup sends a backup file; the weekly backup runs from the scheduler tick."""
+"""/backup sends a backup file (the weekly backup runs in the tick: bot.services.delivery)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.commands import outgoing
 from bot.commands.reply import Document, Reply, esc
 
 if TYPE_CHECKING:
@@ -41,15 +40,7 @@ class BackupCommands:
                     f"the server in the backups folder as {esc(name)}."
                 )
             ]
-        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {name}"
+        where = info.path.absolute()
+        caption = f"🗄 Backup of your data ({size}). To restore it: microdesk restore {where}"
         content = await asyncio.to_thread(info.path.read_bytes)
         return [Reply(esc(caption), document=Document(name, content, caption))]
-
-
-async def weekly_backup(services: Services) -> int:
-    """The weekly backup when due (in a worker thread); the owner hears only of a failure,
-    queued in the outbox once per ISO week (across restarts). How many messages it queued."""
-    failure = await services.backups.weekly_if_due()
-    if failure is None:
-        return 0
-    return int(services.outbox.put(outgoing.backup_failed(failure.week, Reply(esc(failure.text)))))

@@ -26,6 +26,14 @@ ACTIONS: dict[str, int] = {
     "pe": 1,  # proposal edit
     "pr": 1,  # proposal reject
     "ca": 1,  # client reply approve: sent into the client chat (bot.commands.clients)
+    "kd": 2,  # a contractor's Done on their own task: id, due stamp (bot.commands.team_desk)
+    "ks": 1,  # a contractor's Snooze: show the choices within the owner's limit
+    "kz": 2,  # a contractor's snooze by a preset: id, preset
+    "kf": 1,  # the owner fetches the file a contractor sent with a note: team event id
+    "dq": 2,  # date question answered: question stamp, index of the reading (last: no date)
+    "zs": 1,  # time zone chosen from the first-start list: the zone's name
+    "dp": 1,  # /docs: the document list from this offset
+    "au": 2,  # audit log page: area ('-' for all), entries older than this id
 }
 
 

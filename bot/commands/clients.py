@@ -1,6 +1,6 @@
 """Clients over Telegram Business: /clients, /autodraft, Approve of a reply, drafting replies.
 
-Drafting (:meth:`ClientCommands.draft_due`) runs as its own background job, never inside the
+Drafting runs in its own loop (bot.services.delivery.drafting, worded here), never inside the
 scheduler tick, so a slow model never holds a reminder back; the questions about interrupted
 sends (:meth:`ClientCommands.ask_unknown`) are a quick tick job. Both only queue messages in the
 outbox; the tick sends them.
@@ -18,11 +18,11 @@ from bot.commands.proposals import ProposalCommands
 from bot.commands.render import when
 from bot.commands.reply import Reply, bold, esc
 from bot.db.proposals import DONE, UNKNOWN, Proposal
-from bot.errors import MicrodeskError
 from bot.services.clients import service as c
 from bot.services.clients.drafts import DueDraft
 from bot.services.clients.replies import Delivery
-from bot.services.delivery.outbox import Outgoing
+from bot.services.delivery import keys
+from bot.services.delivery.tick import Message
 from bot.services.proposals import payloads as p
 
 if TYPE_CHECKING:
@@ -111,54 +111,30 @@ class ClientCommands:
         """Queue one question about each approved reply a stop interrupted mid-send."""
         rows = self.s.replies.unasked()
         for row in rows:
-            self.s.replies.asked(row.id, outgoing.question(row.id, self._ask(row)))
+            self.s.replies.asked(row.id, keys.question(row.id, self._ask(row).text))
         return len(rows)
 
     async def draft_due(self) -> int:
-        """Draft for clients quiet long enough (one run at a time); cards and notes queued.
+        """Draft for clients quiet long enough (bot.services.delivery.drafting); how many cards
+        and notes were queued."""
+        return await self.s.drafting.run(self)
 
-        A run cancelled mid-draft (the bot stopping) hands its untouched bursts back."""
-        if self.s.replies.transport is None:  # client chats are served by the Telegram bot only
-            return 0
-        async with self._drafting:
-            taken = self.s.drafts.take_due()
-            queued = 0
-            for n, due in enumerate(taken):
-                try:
-                    queued += await self._draft(due)
-                except asyncio.CancelledError:
-                    self.s.drafts.release(taken[n:])
-                    raise
-            return queued
+    # --- the words of drafting (bot.services.delivery.drafting.DraftWording) ---------------
 
-    async def _draft(self, due: DueDraft) -> int:
-        """The burst's card, queued with its proposal; or a note saying why there is none."""
+    def card(self, row: Proposal) -> Message:
+        return outgoing.message(self.cards.card(row))
+
+    def ai_off(self, due: DueDraft) -> str:
+        return (
+            f"💬 {bold(due.client.name)} wrote: “{esc(_preview(due.text, 300))}”\n"
+            "<i>AI drafting is off, so there is no draft; answer them in Telegram.</i>"
+        )
+
+    def not_drafted(self, due: DueDraft, reason: str | None) -> str:
         name = due.client.name
-        if not self.s.clients.autodraft:
-            return 0
-        if self.s.ai is None:
-            return self._note(
-                due,
-                f"💬 {bold(name)} wrote: “{esc(_preview(due.text, 300))}”\n"
-                "<i>AI drafting is off, so there is no draft; answer them in Telegram.</i>",
-            )
-        try:
-            await self.s.drafts.draft(self.s.ai, due, announce=self._card)
-        except MicrodeskError as exc:
-            return self._note(due, f"I couldn't draft a reply to {bold(name)}: {esc(str(exc))}")
-        except Exception:
-            log.exception("drafting a reply to client %s failed", due.client.id)
-            return self._note(
-                due, f"I couldn't draft a reply to {bold(name)}; answer them in Telegram."
-            )
-        return 1
-
-    def _card(self, row: Proposal) -> Outgoing:
-        return outgoing.card(row.id, self.cards.card(row))
-
-    def _note(self, due: DueDraft, text: str) -> int:
-        item = outgoing.no_draft(due.client.id, due.messages[-1].id, Reply(text))
-        return int(self.s.outbox.put(item))
+        if reason is not None:
+            return f"I couldn't draft a reply to {bold(name)}: {esc(reason)}"
+        return f"I couldn't draft a reply to {bold(name)}; answer them in Telegram."
 
     def _ask(self, row: Proposal) -> Reply:
         payload = p.load(row.payload)

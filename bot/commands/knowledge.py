@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from bot.commands.reply import Reply, bold, esc
+from bot.commands import callbacks
+from bot.commands.callbacks import Callback
+from bot.commands.reply import Button, Reply, bold, esc
 from bot.services.knowledge.index import Progress
-from bot.services.knowledge.service import Findings, Passage
-from bot.services.proposals.links import LinkGuard
+from bot.services.knowledge.service import DocStatus, Findings, Passage
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -19,16 +22,28 @@ PASSAGE_CHARS = 500
 NOT_FOUND = "Not in your documents: I found nothing about that. /docs lists what I have read."
 NOT_IN_DOCUMENTS = "Not in your documents: nothing I have read answers that."
 STATUS_MARK = {"indexed": "✓", "skipped": "–", "failed": "✗"}
+PAGE_CHARS = 3800  # a /docs page stays under Telegram's 4,096 characters
+NEWEST_PROBLEMS = 8
+REASON_CHARS = 160
+# skipped files are counted per kind, not listed one by one
+KINDS = {
+    "images": ({".png", ".jpg", ".jpeg", ".gif", ".webp", ".heic", ".bmp", ".tif", ".tiff",
+                ".svg", ".ico", ".raw"}, "pictures aren't read yet"),
+    "audio files": ({".mp3", ".m4a", ".wav", ".ogg", ".flac", ".aac"}, "sound isn't read"),
+    "videos": ({".mp4", ".mov", ".avi", ".mkv", ".webm"}, "videos aren't read"),
+    "archives": ({".zip", ".tar", ".gz", ".7z", ".rar"}, "unpack them first to have them read"),
+}  # fmt: skip
 
 
 class KnowledgeCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.command("ask", "answer from your documents, with sources", self.ask)
         router.command("docs", "your documents and whether each was read", self.docs)
+        router.on_callback("dp", self.press_docs_page)
 
     async def ask(self, args: str) -> list[Reply]:
         """Answer a question from the documents, naming the sources."""
@@ -49,7 +64,7 @@ class KnowledgeCommands:
         return [findings_reply(await self.s.knowledge.alookup(question, SHOWN_PASSAGES))]
 
     async def docs(self, args: str) -> list[Reply]:
-        """Every document with its status: indexed, skipped or failed, and why."""
+        """Counts by status, the newest problems, then every document a page at a time."""
         docs = await self.s.knowledge.alist_documents()
         if not docs:
             folder = esc(str(self.s.settings.KNOWLEDGE_DIR))
@@ -59,12 +74,14 @@ class KnowledgeCommands:
                     "<code>microdesk ingest</code>."
                 )
             ]
-        lines = [f"<b>Documents</b> — {len(docs)}"]
-        for doc in docs:
-            mark = STATUS_MARK.get(doc.status, "·")
-            detail = f"{doc.chunks} passages" if doc.status == "indexed" else esc(doc.reason or "")
-            lines.append(f"{mark} {esc(doc.name)} — {doc.status}: {detail}")
-        return [Reply("\n".join(lines))]
+        return [docs_summary(docs)]
+
+    async def press_docs_page(self, cb: Callback) -> list[Reply]:
+        offset = cb.args[0]
+        if not (offset.isascii() and offset.isdigit()) or len(offset) > 7:
+            raise callbacks.BadCallback()
+        docs = await self.s.knowledge.alist_documents()
+        return [docs_page(docs, int(offset))]
 
     async def upload(self, name: str, data: bytes, progress: Progress | None) -> Reply:
         """A document the owner sent: index it and say how it went."""
@@ -96,3 +113,88 @@ def passages_reply(passages: Sequence[Passage]) -> Reply:
             text = text[:PASSAGE_CHARS] + "…"
         lines += ["", f"📄 <b>{esc(passage.source)}</b>", esc(text)]
     return Reply("\n".join(lines))
+
+
+# --- documents at scale: counts, groups, pages ------------------------------------------------
+
+
+def kind_of(name: str) -> tuple[str, str | None]:
+    """('images', "pictures aren't read yet") for photo.png; ('.xyz files', None) otherwise."""
+    suffix = PurePath(name).suffix.lower()
+    for kind, (suffixes, why) in KINDS.items():
+        if suffix in suffixes:
+            return kind, why
+    return (f"{suffix} files" if suffix else "files without an extension"), None
+
+
+def skipped_groups(skipped: Iterable[tuple[str, str | None]]) -> list[str]:
+    """'190 images skipped: pictures aren't read yet', one line per kind, most first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for name, reason in skipped:
+        kind, why = kind_of(name)
+        counts[(kind, why or _short(reason or "not a kind of file I read"))] += 1
+    return [f"{n:,} {_counted(kind, n)} skipped: {why}" for (kind, why), n in counts.most_common()]
+
+
+def _counted(kind: str, n: int) -> str:
+    """'images' for many, 'image' for one ('files without …' -> 'file without …')."""
+    if n != 1:
+        return kind
+    return kind.replace("files", "file", 1) if "files" in kind else kind.removesuffix("s")
+
+
+def docs_summary(docs: Sequence[DocStatus]) -> Reply:
+    """Page one of /docs: counts by status, the newest problems; the list when it fits."""
+    by_status = Counter(d.status for d in docs)
+    passages = sum(d.chunks for d in docs if d.status == "indexed")
+    lines = [f"<b>Documents</b> — {len(docs):,}"]
+    lines.append(f"✓ {by_status['indexed']:,} indexed ({passages:,} passages)")
+    skipped = [(d.name, d.reason) for d in docs if d.status == "skipped"]
+    lines += [f"– {esc(line)}" for line in skipped_groups(skipped)]
+    if by_status["failed"]:
+        lines.append(f"✗ {by_status['failed']:,} failed")
+    everything = [*lines, *(_doc_line(d) for d in docs)]
+    if len("\n".join(everything)) <= PAGE_CHARS:
+        return Reply("\n".join(everything))
+    failed = sorted((d for d in docs if d.status == "failed"), key=lambda d: d.updated_at)
+    if failed:
+        lines += [
+            "",
+            "<b>Newest problems</b>",
+            *(_doc_line(d) for d in failed[::-1][:NEWEST_PROBLEMS]),
+        ]
+    lines += ["", "More ▸ lists every document."]
+    return Reply("\n".join(lines), buttons=((Button("More ▸", callbacks.encode("dp", 0)),),))
+
+
+def docs_page(docs: Sequence[DocStatus], offset: int) -> Reply:
+    """Every document by name, from `offset`, as many as fit in one message."""
+    offset = min(offset, max(0, len(docs) - 1))
+    lines: list[str] = []
+    used = 100
+    for doc in docs[offset:]:
+        line = _doc_line(doc)
+        if lines and used + len(line) + 1 > PAGE_CHARS:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    end = offset + len(lines)
+    header = f"<b>Documents</b> — {offset + 1:,} to {end:,} of {len(docs):,}"
+    nav = []
+    if offset > 0:
+        back = max(0, offset - len(lines))
+        nav.append(Button("◂ Back", callbacks.encode("dp", back)))
+    if end < len(docs):
+        nav.append(Button("More ▸", callbacks.encode("dp", end)))
+    return Reply("\n".join([header, *lines]), buttons=(tuple(nav),) if nav else (), edit=True)
+
+
+def _doc_line(doc: DocStatus) -> str:
+    mark = STATUS_MARK.get(doc.status, "·")
+    if doc.status == "indexed":
+        return f"{mark} {esc(doc.name)} — indexed: {doc.chunks} passages"
+    return f"{mark} {esc(doc.name)} — {doc.status}: {esc(_short(doc.reason or ''))}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS] + "…"

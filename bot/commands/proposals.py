@@ -11,7 +11,6 @@ from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
 from bot.db.proposals import Proposal
 from bot.services.proposals import payloads as p
-from bot.services.proposals.links import LinkGuard
 from bot.services.tasks import dates
 
 if TYPE_CHECKING:
@@ -29,11 +28,10 @@ ORIGINS = {
 class ProposalCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.links = LinkGuard(services.sessions)
+        self.links = services.links
 
     def register(self, router: Router) -> None:
         router.command("pending", "AI proposals waiting for your decision", self.pending)
-        router.command("audit", "recent actions: proposed, approved, executed", self.audit)
         router.on_callback("pa", self.press_approve)
         router.on_callback("pe", self.press_edit)
         router.on_callback("pr", self.press_reject)
@@ -72,6 +70,11 @@ class ProposalCommands:
         if isinstance(payload, p.FinishTask):
             due = self._when(payload.due_at, False) if payload.due_at else "no date"
             return f"✓ Mark task #{payload.task_id} {bold(payload.title)} (due {due}) as done"
+        if isinstance(payload, p.ContractorMessage):
+            return (
+                f"💬 Message to your contractor {bold('@' + payload.name)}\n"
+                f"<blockquote>{esc(payload.text)}</blockquote>"
+            )
         return self._reply_text(payload)
 
     def _reply_text(self, payload: p.ReplyDraft) -> str:
@@ -112,19 +115,6 @@ class ProposalCommands:
             return [Reply("No proposals waiting for you.")]
         return [self.card(row) for row in rows]
 
-    async def audit(self, args: str) -> list[Reply]:
-        """The latest recorded actions."""
-        entries = self.s.proposals.audit(20)
-        if not entries:
-            return [Reply("Nothing recorded yet.")]
-        tz, now = self.s.prefs.tz, self.s.clock.now()
-        lines = ["<b>Recent actions</b>"]
-        for e in entries:
-            ref = f" #{e.proposal_id}" if e.proposal_id else ""
-            detail = f" — {esc(e.detail)}" if e.detail else ""
-            lines.append(f"{when(e.at, True, tz, now)} · {e.actor} · {esc(e.action)}{ref}{detail}")
-        return [Reply("\n".join(lines))]
-
     async def press_approve(self, cb: Callback) -> list[Reply]:
         outcome = self.s.proposals.approve(cb.int_arg())
         row, payload = outcome.proposal, p.load(outcome.proposal.payload)
@@ -141,7 +131,7 @@ class ProposalCommands:
         row = self.s.proposals.start_edit(cb.int_arg())
         hint = (
             "Send the new reply text as your next message."
-            if row.kind == "draft_reply"
+            if row.kind in ("draft_reply", "message_contractor")
             else "Send the task as your next message, e.g. “Renew licence friday 3pm”."
         )
         return [Reply(f"✏️ Editing proposal #{row.id}. {hint}", toast="Send the new text")]
@@ -154,7 +144,7 @@ class ProposalCommands:
 
 def _written(payload: p.Payload) -> str:
     """The text of a proposal that came from the model (or a client), not from stored data."""
-    if isinstance(payload, p.ReplyDraft):
+    if isinstance(payload, p.ReplyDraft | p.ContractorMessage):
         return payload.text
     if isinstance(payload, p.NewTask | p.ChangeTask):
         return payload.title or ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.hidden import shown
 
@@ -30,7 +30,6 @@ class Reply:
     edit: bool = False
     document: Document | None = None
     toast: str | None = None  # the short notice shown on a button press
-    meta: dict[str, str] = field(default_factory=dict)
 
 
 def esc(text: str) -> str:

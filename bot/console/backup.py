@@ -12,7 +12,7 @@ from bot.app import build_services
 from bot.commands.backup import human_size
 from bot.config import Settings
 from bot.errors import MicrodeskError
-from bot.services.backup.archive import Progress
+from bot.services.backup.archive import Progress, no_progress
 from bot.services.backup.restore import restore_backup, shared_data_lock
 from bot.services.backup.service import BackupInfo, DataPaths
 
@@ -25,6 +25,9 @@ def progress_bar(console: Console, title: str) -> Iterator[Progress]:
     """A terminal bar fed by the `progress(done, total, label)` hook; gone when finished."""
     from rich import progress as bars
 
+    if not console.is_terminal or console.is_dumb_terminal:
+        yield no_progress  # a bar there would only leave a blank line before the next message
+        return
     columns = (
         bars.TextColumn("{task.description}"),
         bars.BarColumn(),
@@ -50,7 +53,8 @@ def backup_command(settings: Settings, dest: Path | None, console: Console) -> i
         console.print(f"microdesk: {exc}", markup=False, highlight=False)
         return 1
     size = human_size(info.size)
-    console.print(f"Backup written: {info.path} ({size}, {info.seconds:.1f} s)", markup=False)
+    where = info.path.absolute()
+    console.print(f"Backup written: {where} ({size}, {info.seconds:.1f} s)", markup=False)
     return 0
 
 
@@ -63,21 +67,68 @@ def _backup(settings: Settings, dest: Path | None, console: Console) -> BackupIn
         services.close()
 
 
-def restore_command(settings: Settings, archive: Path, console: Console) -> int:
-    """Restore a backup file over the current data; 0 when restored."""
+def restore_command(
+    settings: Settings, archive: Path, console: Console, *, confirmed: bool = False
+) -> int:
+    """Restore a backup file over the current data, after the owner says yes; 0 when restored."""
+    if not confirmed and not _confirm(settings, archive, console):
+        return 1
     try:
         with progress_bar(console, "Restoring") as progress:
             result = restore_backup(archive, settings, progress)
     except MicrodeskError as exc:
-        console.print(f"microdesk: {exc}", markup=False, highlight=False)
+        console.print(f"microdesk: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 1
     made = result.manifest.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    _record_restore(settings, archive, made)
     lines = [f"Restored the backup of {made}."]
     if result.previous is not None:
         lines.append(f"The previous database is kept as {result.previous.name}.")
     lines += result.notes
     console.print("\n".join(lines), markup=False, highlight=False)
     return 0
+
+
+def _confirm(settings: Settings, archive: Path, console: Console) -> bool:
+    """Ask before replacing the data; without a terminal to ask in, say how to confirm."""
+    if not console.is_terminal:
+        console.print(
+            "microdesk: restore replaces your data, so it asks first: run it in a terminal, or "
+            "add --yes. Nothing was changed.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return False
+    where = settings.DATA_DIR.absolute()
+    question = (
+        f"Replace the data in {where} with {archive}? The current database is kept as "
+        "microdesk.db.before-restore. [y/N] "
+    )
+    try:
+        answer = console.input(question)
+    except EOFError:
+        answer = ""
+        console.print()
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    console.print("Nothing was changed.", markup=False, highlight=False)
+    return False
+
+
+def _record_restore(settings: Settings, archive: Path, made: str) -> None:
+    """The restore, in the restored database's audit log (migrated to this version first)."""
+    from bot.clock import SystemClock
+    from bot.db.engine import make_engine, migrate, session_factory
+    from bot.services.audit import BACKUPS, OWNER, AuditLog
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        audit = AuditLog(session_factory(engine), SystemClock())
+        audit.record(OWNER, BACKUPS, "restored", f"the backup of {made} from {archive.absolute()}")
+    finally:
+        engine.dispose()
 
 
 BACKUP_VERBS = ("backup", "restore")
@@ -89,6 +140,7 @@ def add_backup_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     backup.add_argument("--to", metavar="FILE", help="default: DATA_DIR/backups/microdesk-….zip")
     restore = verbs.add_parser("restore", help="replace the data with a backup (stop the bot)")
     restore.add_argument("file", metavar="FILE", help="a file written by `microdesk backup`")
+    restore.add_argument("--yes", action="store_true", help="restore without asking first")
 
 
 def run_backup_verb(settings: Settings, args: argparse.Namespace) -> int:
@@ -97,4 +149,4 @@ def run_backup_verb(settings: Settings, args: argparse.Namespace) -> int:
     console = Console()
     if args.verb == "backup":
         return backup_command(settings, Path(args.to) if args.to else None, console)
-    return restore_command(settings, Path(args.file), console)
+    return restore_command(settings, Path(args.file), console, confirmed=args.yes)

@@ -14,9 +14,10 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from alembic.migration import MigrationContext
@@ -25,13 +26,15 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Settings, load_settings
+from bot.config import BadSettings, Settings, load_settings
 from bot.db.engine import MIGRATIONS
 from bot.errors import SettingsError
+from bot.llm.completion import Usage
+from bot.llm.errors import LLMBadResponse, LLMDisabled, LLMError, LLMTimeout
+from bot.llm.usage import UsageReport
 
 TIMEOUT = 5.0
 MIN_FREE_BYTES = 500 * 1024 * 1024
-OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 REDACTED = "[redacted]"
 
 
@@ -67,21 +70,30 @@ async def run_checks(
     """Every check, in order; only the settings check when the settings do not load."""
     try:
         settings = load()
+    except BadSettings as exc:
+        return [failed(name, problem, _SETTING_FIX) for name, problem in exc.problems]
     except SettingsError as exc:
-        return [failed("settings", str(exc), "correct it in .env (see .env.example)")]
+        return [failed("settings", str(exc), _SETTING_FIX)]
     found = [
         passed("settings", "loaded"),
+        *check_urls(settings),
+        check_zone(settings),
         check_data_dir(settings.DATA_DIR),
         check_database(settings.database_url),
         check_disk(settings.DATA_DIR, min_free_bytes),
         await asyncio.to_thread(check_index, settings),
-        await check_llm(settings, transport),
+        await check_llm(settings),
         await check_telegram(settings, transport),
         check_owner(settings),
     ]
     if settings.WEBHOOK_URL is not None:
         found.append(await check_webhook(settings, transport))
+    if settings.CALDAV_URL is not None:
+        found.append(await asyncio.to_thread(check_calendar, settings))
     return scrub(found, settings.secrets())
+
+
+_SETTING_FIX = "correct it in .env (see .env.example), or run `microdesk setup`"
 
 
 def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
@@ -93,6 +105,55 @@ def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
         return value
 
     return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
+
+
+# --- values -------------------------------------------------------------------------------------
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram calls
+
+
+def check_urls(settings: Settings) -> list[Check]:
+    """Every *_URL setting that is set: a full http(s) address, each with its own rules."""
+    verdicts = [
+        judge_url(name, value)
+        for name in sorted(type(settings).model_fields)
+        if name.endswith("_URL") and name != "DATABASE_URL"
+        for value in [getattr(settings, name)]
+        if isinstance(value, str) and value
+    ]
+    bad = [v for v in verdicts if not v.ok]
+    if bad or not verdicts:
+        return bad
+    return [passed("addresses", f"{', '.join(v.name for v in verdicts)}: well-formed")]
+
+
+def judge_url(name: str, value: str) -> Check:
+    """One URL setting, in words; the URL is shown without user name or password."""
+    parts, shown = urlsplit(value), _without_credentials(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return failed(name, "is not a web address", f"set {name} to a full URL, https://…")
+    if " " in value:
+        return failed(name, f"{shown} contains a space", f"remove the space from {name}")
+    if name == "TELEGRAM_API_BASE_URL" and "/bot" in parts.path:
+        root = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        fix = f"set {name} to the server's root only: {root}"
+        return failed(name, "includes the /bot… part of a method's address (and the token)", fix)
+    if name == "WEBHOOK_URL":
+        return _judge_webhook(parts, shown)
+    return passed(name, f"{shown} is a well-formed address")
+
+
+def _judge_webhook(parts: SplitResult, shown: str) -> Check:
+    name = "WEBHOOK_URL"
+    if parts.scheme != "https":
+        return failed(name, f"{shown} is not HTTPS: Telegram calls HTTPS addresses only", _PROXY)
+    if parts.port is not None and parts.port not in WEBHOOK_PORTS:
+        detail = f"{shown} uses port {parts.port}: Telegram calls only ports 443, 80, 88 and 8443"
+        return failed(name, detail, _PROXY)
+    return passed(name, f"{shown} is an HTTPS address Telegram can call")
+
+
+_PROXY = "put an HTTPS proxy in front (README: Webhook mode) and use its public https:// URL"
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -163,22 +224,23 @@ def _inspect_database(engine: Engine, sqlite: bool) -> Check:
             verdict = str(conn.execute(text("PRAGMA integrity_check")).scalar())
             if verdict != "ok":
                 return failed("database", f"damaged: {verdict[:120]}", _RESTORE)
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = set(MigrationContext.configure(conn).get_current_heads())
     return _revision_check(current)
 
 
-def _revision_check(current: str | None) -> Check:
-    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
-    if current in heads:
-        return passed("database", f"opens, schema up to date (revision {current}), no damage")
-    if current is None:
-        return failed("database", "opens, but has no microdesk tables", _START)
+def _revision_check(current: set[str]) -> Check:
+    """The database's revisions (one per branch of the migrations) against this version's."""
     script = ScriptDirectory(str(MIGRATIONS))
+    shown = ", ".join(sorted(current))
+    if current == set(script.get_heads()):
+        return passed("database", f"opens, schema up to date (revision {shown}), no damage")
+    if not current:
+        return failed("database", "opens, but has no microdesk tables", _START)
     known = {rev.revision for rev in script.walk_revisions()}
-    if current not in known:
-        detail = f"its schema (revision {current}) is newer than this version of microdesk"
+    if not current <= known:
+        detail = f"its schema (revision {shown}) is newer than this version of microdesk"
         return failed("database", detail, "upgrade microdesk (git pull, then ./scripts/start)")
-    return failed("database", f"schema at revision {current}, this version needs more", _START)
+    return failed("database", f"schema at revision {shown}, this version needs more", _START)
 
 
 def _database_error(exc: SQLAlchemyError, sqlite: bool) -> Check:
@@ -244,48 +306,64 @@ def _chroma_server(host: str, port: int) -> Check:
 # --- network --------------------------------------------------------------------------------------
 
 
-async def check_llm(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
-    """The AI endpoint answers GET /models and offers the configured model."""
+async def check_llm(settings: Settings) -> Check:
+    """The AI endpoint lists its models (the bot's own client, LLMClient.list_models) and
+    offers the configured one."""
     name = "AI endpoint"
     if not settings.llm_enabled:
         return skipped(name, "off (no OPENAI_API_KEY or OPENAI_BASE_URL): AI features are off")
-    base = settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE
-    shown = _without_credentials(base)
-    key = settings.OPENAI_API_KEY
-    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    from bot.app import build_llm
+    from bot.llm.client import OPENAI_BASE_URL, RetryPolicy, Timeouts
+
+    shown = _without_credentials(settings.OPENAI_BASE_URL or OPENAI_BASE_URL)
+    timeouts = Timeouts(connect=TIMEOUT, read=TIMEOUT, write=TIMEOUT, pool=TIMEOUT)
+    client = build_llm(settings, ListingOnly(), timeouts, RetryPolicy(total=TIMEOUT))
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport) as client:
-            response = await client.get(f"{base}/models", headers=headers)
-    except httpx.HTTPError as exc:
-        fix = "start the model server, or correct OPENAI_BASE_URL"
-        return failed(name, f"cannot reach {shown} ({_why(exc)})", fix)
-    return _models_check(response, shown, settings.OPENAI_MODEL)
+        ids = await client.list_models()
+    except LLMError as exc:
+        return _llm_failure(exc, shown)
+    finally:
+        await client.aclose()
+    return _models_check(set(ids), shown, settings.OPENAI_MODEL)
 
 
-def _models_check(response: httpx.Response, shown: str, model: str) -> Check:
+class ListingOnly:
+    """The budget of a client that only lists models: doctor never asks for a completion."""
+
+    async def check_async(self) -> None:
+        raise LLMDisabled("doctor only lists the models")
+
+    async def record_async(self, *, model: str, purpose: str, usage: Usage, ok: bool) -> None:
+        return None
+
+    def report(self, now: datetime | None = None) -> UsageReport:
+        raise LLMDisabled("doctor only lists the models")
+
+
+def _llm_failure(exc: LLMError, shown: str) -> Check:
     name = "AI endpoint"
-    if response.status_code in (401, 403):
+    if exc.status in (401, 403):
         return failed(name, f"{shown} refused the key", "check OPENAI_API_KEY")
-    if response.status_code != 200:
+    if exc.status is not None:
         fix = "check OPENAI_BASE_URL: it usually ends in /v1"
-        return failed(name, f"{shown}/models answered HTTP {response.status_code}", fix)
-    ids = _model_ids(response)
-    if ids is None:
+        return failed(name, f"{shown}/models answered HTTP {exc.status}", fix)
+    if isinstance(exc, LLMBadResponse):
         fix = "check OPENAI_BASE_URL: it should be an OpenAI-compatible API, usually …/v1"
         return failed(name, f"{shown} answered, but not like an OpenAI-compatible API", fix)
+    why = {"APIConnectionError": "connection refused or host unknown"}.get(exc.detail, exc.detail)
+    if isinstance(exc, LLMTimeout):
+        why = f"no answer within {TIMEOUT:.0f} s"
+    fix = "start the model server, or correct OPENAI_BASE_URL"
+    return failed(name, f"cannot reach {shown} ({why})", fix)
+
+
+def _models_check(ids: set[str], shown: str, model: str) -> Check:
+    name = "AI endpoint"
     if model in ids or f"{model}:latest" in ids:
         return passed(name, f"{shown} answers and offers {model}")
     offered = ", ".join(sorted(ids)[:8]) or "none"
     fix = f"set OPENAI_MODEL to one it offers, or load {model} on the server (ollama pull …)"
     return failed(name, f"{shown} does not offer {model} (it offers: {offered})", fix)
-
-
-def _model_ids(response: httpx.Response) -> set[str] | None:
-    try:
-        data = response.json()["data"]
-        return {str(item["id"]) for item in data}
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 async def check_telegram(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Check:
@@ -358,6 +436,30 @@ async def check_webhook(settings: Settings, transport: httpx.AsyncBaseTransport 
     return passed(name, f"Telegram calls {shown} ({waiting} update(s) waiting)")
 
 
+def check_calendar(settings: Settings) -> Check:
+    """CALDAV_URL answers, takes the login, and the calendar can be written (a probe event is
+    written and deleted); a calendar not made yet is made by the bot's first sync."""
+    from bot.services.calendar_sync.server import CalDAVServer, CalendarError
+
+    name, calendar = "calendar", settings.CALDAV_CALENDAR
+    fixes = {
+        "auth": "set the right CALDAV_PASSWORD (and CALDAV_USERNAME) in .env",
+        "unreachable": "check CALDAV_URL and that the calendar server is running",
+        "refused": "set CALDAV_URL to the server's CalDAV address (see the README)",
+        "read-only": "give the user write access, or change CALDAV_CALENDAR",
+    }
+    server = CalDAVServer(settings, timeout=int(TIMEOUT))
+    try:
+        if server.open(None, create=False) is None:
+            return passed(name, f"logged in; the calendar “{calendar}” is made at the first sync")
+        server.probe()
+    except CalendarError as exc:
+        return failed(name, str(exc), fixes.get(exc.kind, "check the CALDAV_ settings"))
+    finally:
+        server.close()
+    return passed(name, f"“{calendar}” is reachable, logged in and writable")
+
+
 def check_owner(settings: Settings) -> Check:
     """OWNER_TELEGRAM_ID is set (the bot serves only that user)."""
     name = "owner id"
@@ -365,8 +467,43 @@ def check_owner(settings: Settings) -> Check:
         return passed(name, f"the bot answers only user {settings.OWNER_TELEGRAM_ID}")
     if settings.TELEGRAM_BOT_TOKEN is None:
         return skipped(name, "not set: only needed for Telegram")
-    fix = "message @userinfobot to learn your numeric id, and set OWNER_TELEGRAM_ID in .env"
+    fix = "run `microdesk setup`: it pairs your Telegram account and sets OWNER_TELEGRAM_ID"
     return failed(name, "OWNER_TELEGRAM_ID is not set: the bot refuses to start", fix)
+
+
+def check_zone(settings: Settings) -> Check:
+    """Which time zone is in force and where it comes from (/settings wins over TIMEZONE)."""
+    name = "time zone"
+    chosen = _stored_zone(settings.database_url)
+    order = settings.DATE_ORDER or (f"from COUNTRY {settings.COUNTRY}" if settings.COUNTRY else "")
+    tail = f"; dates in {settings.LANGUAGES}" + (f", order {order}" if order else "")
+    if chosen and chosen != settings.TIMEZONE and "TIMEZONE" in settings.model_fields_set:
+        detail = f"{chosen}, chosen in /settings (TIMEZONE={settings.TIMEZONE} is not used){tail}"
+        return passed(name, detail)
+    if chosen:
+        return passed(name, f"{chosen}, chosen in /settings{tail}")
+    if "TIMEZONE" in settings.model_fields_set:
+        return passed(name, f"{settings.TIMEZONE}, from TIMEZONE{tail}")
+    return passed(name, f"UTC by default: nobody chose a zone yet (the first /start asks){tail}")
+
+
+def _stored_zone(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database and not Path(parsed.database).exists():
+            return None
+        engine = create_engine(url, **_timeout_args(sqlite))
+    except (SQLAlchemyError, ImportError):
+        return None
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT value FROM settings WHERE key = 'timezone'")).first()
+            return None if row is None else str(row[0])
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 def _why(exc: httpx.HTTPError) -> str:

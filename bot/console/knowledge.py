@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,10 @@ from bot.app import Services
 if TYPE_CHECKING:  # rich loads only when a verb prints, not for every start of the bot
     from rich.console import Console
 
+    from bot.services.knowledge.ingest import DocResult
+
 KNOWLEDGE_VERBS = ("ingest", "ask")
+SHOWN_FAILURES = 20
 
 
 def add_knowledge_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,10 +29,12 @@ def add_knowledge_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParse
     ask.add_argument("question", help="the question, in quotes")
 
 
-def run_knowledge_verb(services: Services, args: argparse.Namespace) -> int:
+def run_knowledge_verb(
+    services: Services, args: argparse.Namespace, console: Console | None = None
+) -> int:
     from rich.console import Console
 
-    console = Console()
+    console = console or Console()
     if args.verb == "ask":
         return asyncio.run(_ask(services, args.question, console))
     return _ingest(services, args.path, args.rebuild, console)
@@ -54,11 +60,22 @@ def _ingest(services: Services, path: Path | None, rebuild: bool, console: Conso
             console.print(f"Rebuilt the index from {count} stored passages.")
             return 0
         report = services.knowledge.ingest_dir(path, progress)
-    for result in report.results:
-        if result.status in ("failed", "skipped"):
-            console.print(f"  {result.status}: {result.name} — {result.reason}", markup=False)
-    console.print(f"Documents: {report.summary}.", markup=False)
+    for line in problem_lines(report.results):
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Documents: {report.summary}.", markup=False, highlight=False)
     return 0
+
+
+def problem_lines(results: Sequence[DocResult]) -> list[str]:
+    """Failed files one by one (the first few), skipped ones counted per kind."""
+    from bot.commands.knowledge import skipped_groups
+
+    failed = [r for r in results if r.status == "failed"]
+    lines = [f"failed: {r.name} — {r.reason}" for r in failed[:SHOWN_FAILURES]]
+    if len(failed) > SHOWN_FAILURES:
+        lines.append(f"… and {len(failed) - SHOWN_FAILURES:,} more failed: /docs lists them all")
+    skipped = [(r.name, r.reason) for r in results if r.status == "skipped"]
+    return lines + skipped_groups(skipped)
 
 
 async def _ask(services: Services, question: str, console: Console) -> int:

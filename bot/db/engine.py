@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import DatabaseTooNewError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -66,6 +68,13 @@ def migrate(engine: Engine) -> None:
     """Apply every pending migration (Alembic, numbered revisions in migrations/versions)."""
     if at_head(engine):
         return
+    unknown = recorded_revisions(engine) - known_revisions(MIGRATIONS / "versions")
+    if unknown:
+        raise DatabaseTooNewError(
+            f"The database was made by a newer version of microdesk (revision "
+            f"{', '.join(sorted(unknown))}): upgrade microdesk (git pull, then ./scripts/start), "
+            "or restore a backup made by this version."
+        )
     from alembic import command
     from alembic.config import Config
 
@@ -79,13 +88,28 @@ def migrate(engine: Engine) -> None:
 def at_head(engine: Engine, versions: Path = MIGRATIONS / "versions") -> bool:
     """The database records exactly the head revisions of the migration files."""
     heads = head_revisions(versions)
-    if not heads:
-        return False
+    return bool(heads) and recorded_revisions(engine) == heads
+
+
+def recorded_revisions(engine: Engine) -> set[str]:
+    """The revisions the database says it is at (none before the first migration)."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
-            return False
-        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
-        return set(rows) == heads
+            return set()
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def known_revisions(versions: Path) -> set[str]:
+    """Every revision this version's migration files define."""
+    found = set()
+    for path in versions.glob("*.py"):
+        try:
+            revision = _assigned(path, ("revision",)).get("revision")
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if isinstance(revision, str):
+            found.add(revision)
+    return found
 
 
 def head_revisions(versions: Path) -> frozenset[str]:

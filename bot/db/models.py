@@ -29,6 +29,8 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # raised by every change (TaskService.touch): the calendar export's SEQUENCE
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # the open tasks in list order (undated last): a page of /tasks is read off it, nothing sorted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -38,11 +38,15 @@ class Proposal(Base):
 
 
 class AuditEntry(Base):
+    """Who changed what (bot.services.audit writes it); `area` is what /audit filters on."""
+
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_area_id", "area", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(16))  # owner | assistant | system
+    actor: Mapped[str] = mapped_column(String(32))  # see bot.services.audit: owner, ai, …
+    area: Mapped[str] = mapped_column(String(16), default="ai", server_default="ai")
     action: Mapped[str] = mapped_column(String(32))
     proposal_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")

@@ -65,9 +65,6 @@ class TaskRepo:
     def delete(self, task: Task) -> None:
         self.session.delete(task)
 
-    def open_tasks(self, *, assignee: str | None = None) -> Sequence[Task]:
-        return self.open_filtered(OpenFilter(assignee=assignee))
-
     def open_filtered(
         self, which: OpenFilter, *, offset: int = 0, limit: int | None = None
     ) -> Sequence[Task]:
@@ -81,13 +78,6 @@ class TaskRepo:
     def open_due_before(self, end: datetime) -> Sequence[Task]:
         """Open tasks with a due date before `end` (overdue ones included)."""
         return self.open_filtered(OpenFilter(due_before=end))
-
-    def open_due_between(self, start: datetime, end: datetime) -> Sequence[Task]:
-        query = OPEN_TASKS.where(Task.due_at >= start, Task.due_at < end)
-        return self.session.scalars(_due_first(query)).all()
-
-    def count_open(self) -> int:
-        return self.count_filtered(OpenFilter())
 
     def add_completion(self, completion: TaskCompletion) -> None:
         self.session.add(completion)

@@ -3,7 +3,7 @@
     client.py      LLMClient: AsyncOpenAI + one retry policy + budget; the only `openai` import
     wire.py        the Chat Completions body as we read it: validated, capped, plain data
     completion.py  Completion / ToolCall / Usage as plain data, and the ChatModel Protocol
-    usage.py       UsageLedger: monthly budget check, a row per call, the /usage report
+    usage.py       the Budget the client checks and books (the ledger: bot.services.usage)
     structured.py  AssistantResult and proposals (pydantic), tools, parsers of a model turn
     citations.py   which numbered passages a grounded answer or draft cites
     prompts.py     prompts/*.md loaded by name, variables checked at start, data sections

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import openai
-from sqlalchemy.orm import Session, sessionmaker
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -32,7 +31,6 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from bot.clock import Clock
 from bot.config import Settings
 from bot.llm import wire
 from bot.llm.completion import Completion, Message, Tool, Usage
@@ -44,7 +42,7 @@ from bot.llm.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
-from bot.llm.usage import UsageLedger, UsageReport
+from bot.llm.usage import Budget, UsageReport
 
 if TYPE_CHECKING:
     import httpx2
@@ -91,8 +89,7 @@ class LLMClient:
     def __init__(
         self,
         settings: Settings,
-        sessions: sessionmaker[Session],
-        clock: Clock,
+        ledger: Budget,
         *,
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
@@ -103,7 +100,7 @@ class LLMClient:
         if not settings.llm_enabled:
             raise LLMDisabled()
         self.model = settings.OPENAI_MODEL
-        self.ledger = UsageLedger(sessions, clock, settings.LLM_MONTHLY_TOKEN_BUDGET)
+        self.ledger = ledger  # the app's one UsageLedger
         self._retry = retry
         self._limits = limits
         self._sleep = sleep
@@ -305,7 +302,7 @@ def _mapped_status(exc: openai.APIStatusError, model: str) -> LLMError:
         message = LLMUnavailable.default
     else:
         message = f"The AI endpoint rejected the request (HTTP {status}); nothing was changed."
-    return LLMUnavailable(message, detail=detail)
+    return LLMUnavailable(message, detail=detail, status=status)
 
 
 def _log_retry(retry_state: RetryCallState) -> None:

@@ -28,9 +28,12 @@ class LLMError(ServiceUnavailableError):
 
     default = "The AI endpoint failed; nothing was changed."
 
-    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
+    def __init__(
+        self, message: str | None = None, *, detail: str = "", status: int | None = None
+    ) -> None:
         super().__init__(message or self.default)
         self.detail = detail
+        self.status = status  # the endpoint's HTTP status, when it answered with an error
 
 
 class LLMDisabled(LLMError):

@@ -103,10 +103,26 @@ class DraftReply(_Strict):
     client_ref: MaybeShort = None
 
 
+class MessageContractor(_Strict):
+    """A message to one of the owner's contractors, in full; contractor: their @NAME."""
+
+    # The recipient is always taken from the stored contractor record.
+    kind: Literal["message_contractor"]
+    contractor: Annotated[str, Field(min_length=1, max_length=65)]
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 Proposal = Annotated[
-    CreateTask | UpdateTask | CompleteTask | DraftReply, Field(discriminator="kind")
+    CreateTask | UpdateTask | CompleteTask | DraftReply | MessageContractor,
+    Field(discriminator="kind"),
 ]
-PROPOSAL_KINDS = ("create_task", "update_task", "complete_task", "draft_reply")
+PROPOSAL_KINDS = (
+    "create_task",
+    "update_task",
+    "complete_task",
+    "draft_reply",
+    "message_contractor",
+)
 
 
 class AssistantResult(_Strict):

@@ -1,23 +1,29 @@
-"""The monthly token budget: checked before each call, every call recorded, /usage reported.
+"""The monthly token budget as the model client sees it: checked before each call, each call
+recorded. The ledger behind it (rows in the database, the /usage report) is
+:class:`bot.services.usage.UsageLedger`, built once in :mod:`bot.app`.
 
 Months are calendar months in UTC (a call at 23:30 on the 31st in UTC+2 counts for the next
-month). The check and the record run in a worker thread (``asyncio.to_thread``): each is one
-short SQLite transaction, kept off the event loop because commits fsync (``synchronous=FULL``).
-Two calls racing past the check can overshoot the budget by one answer; that is accepted.
+month).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.clock import Clock
-from bot.db.llm import LLMUsage, UsageRepo
 from bot.llm.completion import Usage
-from bot.llm.errors import BudgetExceeded
+
+
+class Budget(Protocol):
+    """Raises :class:`bot.llm.errors.BudgetExceeded` in `check_async` once the month's tokens
+    reached the budget; `record_async` books one call."""
+
+    async def check_async(self) -> None: ...
+
+    async def record_async(self, *, model: str, purpose: str, usage: Usage, ok: bool) -> None: ...
+
+    def report(self, now: datetime | None = None) -> UsageReport: ...
 
 
 @dataclass(frozen=True)
@@ -44,43 +50,3 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime]:
     if start.month == 12:
         return start, start.replace(year=start.year + 1, month=1)
     return start, start.replace(month=start.month + 1)
-
-
-class UsageLedger:
-    """Reads and writes ``llm_usage`` rows; owns its short transactions."""
-
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, budget: int) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        self.budget = budget
-
-    def report(self, now: datetime | None = None) -> UsageReport:
-        start, end = month_bounds(now or self._clock.now())
-        with self._sessions() as session:
-            used, calls = UsageRepo(session).totals_between(start, end)
-        return UsageReport(month_start=start, used=used, budget=self.budget, calls=calls)
-
-    def check(self) -> None:
-        """Raise BudgetExceeded when this month's tokens have reached the budget."""
-        report = self.report()
-        if report.exhausted:
-            raise BudgetExceeded(budget=self.budget, used=report.used)
-
-    def record(self, *, model: str, purpose: str, usage: Usage, ok: bool) -> None:
-        row = LLMUsage(
-            at=self._clock.now(),
-            model=model[:200],
-            purpose=purpose[:64],
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.total_tokens,
-            ok=ok,
-        )
-        with self._sessions() as session, session.begin():
-            UsageRepo(session).add(row)
-
-    async def check_async(self) -> None:
-        await asyncio.to_thread(self.check)
-
-    async def record_async(self, *, model: str, purpose: str, usage: Usage, ok: bool) -> None:
-        await asyncio.to_thread(self.record, model=model, purpose=purpose, usage=usage, ok=ok)

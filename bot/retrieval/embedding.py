@@ -141,10 +141,6 @@ class OnnxEmbedder:
         vector: Vectors = self._embed([self.model.query_prefix + text])[0]
         return vector
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        self.load()
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
-
     def _embed(self, texts: list[str]) -> Vectors:
         import numpy as np
 

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.retrieval.parsing import Limits, ParsedDoc, ParseError, parse
+from bot.retrieval.parsing import Limits, ParsedDoc, ParseError
 
 log = logging.getLogger(__name__)
 GENERIC = "I could not read this file (it may be damaged)."
@@ -32,16 +32,6 @@ GRACE_SECONDS = 2.0
 
 class Parser(Protocol):
     def parse(self, name: str, data: bytes) -> ParsedDoc: ...
-
-
-class InlineParser:
-    """Parses in this process: for tests and tools that trust their input."""
-
-    def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
-
-    def parse(self, name: str, data: bytes) -> ParsedDoc:
-        return parse(name, data, self.limits)
 
 
 class SandboxParser:

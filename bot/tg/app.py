@@ -38,8 +38,9 @@ from bot.app import Services
 from bot.commands.build import Conversation, build_conversation
 from bot.commands.reply import Reply
 from bot.crashpoints import crash_point
-from bot.tg import business, documents, render
-from bot.tg.background import Background
+from bot.services.delivery.loop import Loops
+from bot.tg import business, documents, render, team
+from bot.tg.feed import FeedServer
 from bot.tg.polling import DurablePoller
 from bot.tg.retry import with_retries
 from bot.tg.webhook import LISTEN_ALL, WebhookServer
@@ -77,10 +78,12 @@ class TelegramAdapter:
         self.conversation: Conversation = build_conversation(services)
         self.tick_seconds = tick_seconds
         self.webhook_host = webhook_host
-        self._background: Background | None = None  # the scheduler tick and the drafting
+        self._background: Loops | None = None  # the scheduler tick and the drafting
         self._receiver: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._intake: Intake | None = None
+        self.failure: BaseException | None = None  # why updates stopped coming in, if they did
+        self._feed: FeedServer | None = None  # the calendar feed on FEED_PORT
         self.app = self._build(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
 
     def _build(self, token: str) -> App:
@@ -96,7 +99,11 @@ class TelegramAdapter:
         owner_private = (
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(self.owner)
         )
-        business.install(app, self.s, self.owner)  # group -2: client chats never pass the guard
+        business.install(
+            app, self.conversation.business, self.owner
+        )  # group -2: client chats never pass the guard
+        # group -3: a contractor's private chat is served there and never passes the guard
+        team.TeamHandlers(self.s, self.conversation.desk, self.owner).install(app)
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(MessageHandler(owner_private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(owner_private & filters.TEXT, self.on_text))
@@ -114,9 +121,13 @@ class TelegramAdapter:
             for c in self.conversation.router.commands.values()
         ]
         await app.bot.set_my_commands(commands)
-        self._background = Background(self.conversation, self.send_to_owner, self.tick_seconds)
+        self.conversation.team.connect(app.bot.username, partial(render.send_tracked, app.bot))
+        self._background = Loops(self.tick, self.conversation.clients.draft_due, self.tick_seconds)
         self._background.start(delay)
         self._indexer = asyncio.create_task(self._index_knowledge(delay), name="microdesk-ingest")
+        if self.s.settings.FEED_PORT is not None:
+            self._feed = FeedServer(self.s.feed, self.webhook_host, self.s.settings.FEED_PORT)
+            await self._feed.start()
 
     async def startup(self, *, poll_timeout: int = 30, background_delay: float = 0.0) -> None:
         """Start the bot inside a running event loop: updates coming in first, so the owner is
@@ -146,6 +157,7 @@ class TelegramAdapter:
             secret=settings.WEBHOOK_SECRET.get_secret_value(),
             port=settings.WEBHOOK_PORT,
             host=self.webhook_host,
+            feed=self.s.feed if settings.FEED_PORT is None else None,
         )
 
     async def shutdown(self) -> None:
@@ -178,10 +190,15 @@ class TelegramAdapter:
         await asyncio.wait({waiter, self._receiver}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         failed = self._receiver.done()  # e.g. Telegram refused the token or WEBHOOK_URL (logged)
+        if failed and not self._receiver.cancelled():
+            self.failure = self._receiver.exception()  # `run` says it in one line
         await self.shutdown()
         return not failed
 
     async def _stopped(self, app: App) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
         if self._indexer is not None:
             self._indexer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,6 +221,10 @@ class TelegramAdapter:
                 await self.s.knowledge.awarm_up()
         except Exception:
             log.exception("indexing the knowledge folder failed")
+
+    async def tick(self) -> int:
+        """One scheduler tick: what is due goes to the owner."""
+        return await self.conversation.run_tick(self.send_to_owner)
 
     async def send_to_owner(self, reply: Reply) -> int | None:
         """A scheduled message to the owner; its message id, or a bot.services.delivery.send_errors

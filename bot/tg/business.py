@@ -27,8 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import Services
-from bot.commands.clients import connection_notice
+from bot.commands.business import BusinessCommands
 from bot.services.clients.replies import Sent
 from bot.services.clients.service import ConnectionInfo, IncomingMessage
 from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
@@ -79,8 +78,8 @@ class TelegramTransport:
 class BusinessHandlers:
     """One callback per kind of business update; each stores, then stops the update."""
 
-    def __init__(self, services: Services, owner: int) -> None:
-        self.s = services
+    def __init__(self, business: BusinessCommands, owner: int) -> None:
+        self.business = business
         self.owner = owner
         self._foreign: set[str] = set()  # connections of other accounts: ignored
 
@@ -96,8 +95,7 @@ class BusinessHandlers:
         """The owner connected the bot in Telegram Business, changed its rights or turned it off."""
         connection = update.business_connection
         assert connection is not None
-        state = self.s.clients.connect(connection_info(connection))
-        notice = connection_notice(state)
+        notice = self.business.connected(connection_info(connection))
         if notice is not None:
             await render.send(context.bot, self.owner, notice)
         raise ApplicationHandlerStop
@@ -107,8 +105,8 @@ class BusinessHandlers:
         message = update.business_message
         assert message is not None
         if await self._ours(message.business_connection_id, context.bot):
-            client = self.s.clients.receive(incoming(message))
-            log.info("business message %s stored: %s", message.message_id, client is not None)
+            stored = self.business.received(incoming(message))
+            log.info("business message %s stored: %s", message.message_id, stored)
         raise ApplicationHandlerStop
 
     async def on_edited(self, update: Update, context: Ctx) -> None:
@@ -117,7 +115,7 @@ class BusinessHandlers:
         assert message is not None
         if await self._ours(message.business_connection_id, context.bot):
             at = message.edit_date or message.date
-            self.s.clients.edit(message.chat.id, message.message_id, text_of(message), at)
+            self.business.edited(message.chat.id, message.message_id, text_of(message), at)
         raise ApplicationHandlerStop
 
     async def on_deleted(self, update: Update, context: Ctx) -> None:
@@ -125,36 +123,32 @@ class BusinessHandlers:
         deleted = update.deleted_business_messages
         assert deleted is not None
         if await self._ours(deleted.business_connection_id, context.bot):
-            self.s.clients.delete(deleted.chat.id, list(deleted.message_ids))
+            self.business.deleted(deleted.chat.id, list(deleted.message_ids))
         raise ApplicationHandlerStop
 
     async def _ours(self, connection_id: str | None, bot: ExtBot[None]) -> bool:
         """Is this the owner's connection? Asks Telegram once about one not seen yet."""
         if connection_id is None or connection_id in self._foreign:
             return False
-        if self.s.clients.knows(connection_id):
+        if self.business.knows(connection_id):
             return True
         try:
             connection = await bot.get_business_connection(connection_id)
         except TelegramError:
             log.warning("business connection %s could not be read", connection_id)
             return False
-        self.s.clients.connect(connection_info(connection))
-        if not self.s.clients.knows(connection_id):
+        if not self.business.learn(connection_info(connection)):
             log.info("ignoring business connection %s of another account", connection_id)
             self._foreign.add(connection_id)
             return False
         return True
 
 
-def install(app: App, services: Services, owner: int) -> BusinessHandlers:
-    """Handlers for business updates, the transport for approved replies, and recovery."""
-    handlers = BusinessHandlers(services, owner)
+def install(app: App, business: BusinessCommands, owner: int) -> BusinessHandlers:
+    """Handlers for business updates, and the transport for approved replies."""
+    handlers = BusinessHandlers(business, owner)
     handlers.install(app)
-    services.replies.transport = TelegramTransport(app.bot)
-    interrupted = services.replies.interrupted()  # before any update runs: none is in flight
-    if interrupted:
-        log.warning("%d approved replies were interrupted by a stop", len(interrupted))
+    business.open(TelegramTransport(app.bot))  # before any update runs: none is in flight
     return handlers
 
 

@@ -25,7 +25,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.crashpoints import crash_point
+from bot.services.calendar_sync.feed import FeedService
 from bot.services.inbox import Inbox
+from bot.tg.feed import add_feed_route
 from bot.tg.worker import InboxWorker
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class WebhookServer:
         secret: str,
         port: int,
         host: str = LISTEN_ALL,
+        feed: FeedService | None = None,
     ) -> None:
         self.app = app
         self.inbox = inbox
@@ -57,6 +60,7 @@ class WebhookServer:
         self.path = urlsplit(url).path or "/"
         self._secret = secret.encode()
         self.host, self.port = host, port
+        self.feed = feed  # served here too (the calendar feed) unless it has its own port
         self._stop = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
         self._again = False
@@ -86,6 +90,8 @@ class WebhookServer:
     def _web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(self.path, self.receive)
+        if self.feed is not None:
+            add_feed_route(app, self.feed)
         return app
 
     async def _listen(self, runner: web.AppRunner) -> None:

@@ -1,40 +1,41 @@
-"""/briefing on demand, and the scheduled sends: reminders and the daily briefing."""
+"""/briefing on demand, and the words of the scheduled reminders and daily briefing (the tick
+that sends them is bot.services.delivery.tick)."""
 
 from __future__ import annotations
 
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.commands.backup import weekly_backup
-from bot.commands.outgoing import Send, deliver, stored
 from bot.commands.render import briefing_text, when
 from bot.commands.reply import Reply, bold, esc
 from bot.commands.tasks.pages import task_buttons
+from bot.db.team import TEAM
 from bot.services.clients.service import Summary
 from bot.services.delivery.outbox import Undelivered
 from bot.services.delivery.reminders import DueReminder
+from bot.services.team.sweep import contractor_of
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands.router import Router
+    from bot.services.delivery.tick import Job
 
 log = logging.getLogger(__name__)
-Job = Callable[[], Awaitable[int]]  # more scheduled work; how many messages it queued
 RUNG_TEXT = {"7d": "in a week", "1d": "tomorrow", "due": "now"}
 UNDELIVERED_DAYS = 7
+Section = Callable[[], tuple[str, list[str]] | None]  # more of the briefing: a title, its lines
 
 
 class BriefingCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
-        self.jobs: list[Job] = []
-        self._recovered = False
+        self.jobs: list[Job] = []  # build_conversation sets the tick's list: the old hook
+        self.sections: list[Section] = []  # more of the briefing (contractors' news)
 
     def register(self, router: Router) -> None:
         router.command("briefing", "the daily briefing, now", self.briefing)
@@ -52,6 +53,10 @@ class BriefingCommands:
         if clients:
             extras = {**briefing.extras, "Clients waiting for a reply (/clients)": clients}
             briefing = replace(briefing, extras=extras)
+        for section in self.sections:
+            found = section()
+            if found is not None:
+                briefing = replace(briefing, extras={**briefing.extras, found[0]: found[1]})
         missed = [self._undelivered(row) for row in self._missed()]
         if missed:
             extras = {**briefing.extras, "Messages I may not have delivered": missed}
@@ -75,29 +80,6 @@ class BriefingCommands:
             text += f" (@{task.assignee})"
         return Reply(text, buttons=(task_buttons(task),))
 
-    async def send_due(self, send: Send) -> int:
-        """Queue what is due (reminders, then the briefing) and send the outbox; then the
-        weekly backup and the jobs, and send what they queued. How many messages went out."""
-        self.s.proposals.expire_due()
-        if not self._recovered:  # the first sweep after start: interrupted sends are unknown
-            self.s.outbox.recover()
-            self._recovered = True
-        for due in self.s.scheduler.due_reminders():
-            reply = self.reminder(due)
-            self.s.scheduler.queue_reminder(due, reply.text, stored(reply))
-        briefing = self.s.scheduler.due_briefing()
-        if briefing is not None:
-            reply = self.render(late=briefing.late)
-            self.s.scheduler.queue_briefing(briefing, reply.text, stored(reply))
-        send_row = partial(deliver, send, self.s.proposals)
-        sent = await self.s.outbox.drain(send_row)
-        queued = await weekly_backup(self.s)  # in a worker thread, once per ISO week
-        for job in self.jobs:
-            queued += await job()
-        if queued:
-            sent += await self.s.outbox.drain(send_row)
-        return sent
-
     def _missed(self) -> list[Undelivered]:
         return self.s.outbox.undelivered(self.s.clock.now() - timedelta(days=UNDELIVERED_DAYS))
 
@@ -106,4 +88,6 @@ class BriefingCommands:
         first = esc(first if len(first) <= 120 else first[:119] + "…")
         at = when(row.created_at, True, self.s.prefs.tz, self.s.clock.now())
         why = "refused by Telegram" if row.status == "failed" else "no answer from Telegram"
+        if row.kind == TEAM:  # a message to a contractor: say to whom
+            first += f" — to @{esc(self.s.team.name_of(contractor_of(row.key)))}"
         return f"  {first} ({at}: {why})"

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.commands import callbacks
 from bot.commands.callbacks import BadCallback, Callback
 from bot.commands.render import completion_line, task_line, when
-from bot.commands.reply import Button, Reply, bold
+from bot.commands.reply import Button, Reply, bold, esc
 from bot.commands.tasks.pages import PAGE_SIZE, due_stamp, page_reply, parse_page, task_buttons
 from bot.db.models import Task
 from bot.errors import UserInputError
-from bot.services.tasks.service import ADD_EXAMPLE
+from bot.services.tasks.dates import Due
+from bot.services.tasks.service import ADD_EXAMPLE, DateChoiceNeeded, TaskDraft
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -24,6 +27,55 @@ SNOOZE_PRESETS = {
     "3d": ("3 days", "in 3 days"),
     "1w": ("Next week", "in 1 week"),
 }
+
+
+DATE_QUESTION = "date-question"
+
+
+def _draft_json(draft: TaskDraft) -> dict[str, object]:
+    due = draft.due
+    return {
+        "title": draft.title,
+        "at": due.at_utc.isoformat() if due else None,
+        "has_time": due.has_time if due else False,
+        "rule": draft.rule,
+        "assignee": draft.assignee,
+    }
+
+
+def _draft_of(data: dict[str, object]) -> TaskDraft:
+    at = data.get("at")
+    due = (
+        Due(datetime.fromisoformat(at), bool(data.get("has_time"))) if isinstance(at, str) else None
+    )
+    rule, who = data.get("rule"), data.get("assignee")
+    return TaskDraft(
+        str(data["title"]), due, rule if isinstance(rule, str) else None,
+        who if isinstance(who, str) else None,
+    )  # fmt: skip
+
+
+def zoned_when(s: Services, at: datetime | None, has_time: bool) -> str:
+    """A date as the cards show it; until a zone is chosen, it says which zone it is in."""
+    text = when(at, has_time, s.prefs.tz, s.clock.now())
+    if at is not None and not s.prefs.zone_chosen:
+        text += f" ({s.prefs.timezone_name})"
+    return text
+
+
+def date_question(s: Services, ask: DateChoiceNeeded) -> Reply:
+    """One button per reading and one for "no date"; nothing is saved until one is pressed
+    (the press is handled by :meth:`TaskCommands.press_date_choice`)."""
+    stamp = str(int(s.clock.now().timestamp() * 1000) % 10**9)
+    drafts = [_draft_json(d) for d in ask.drafts]
+    s.prefs.set_note(DATE_QUESTION, json.dumps({"stamp": stamp, "drafts": drafts}))
+    buttons = [
+        Button(zoned_when(s, d.due.at_utc, d.due.has_time) if d.due else "No date",
+               callbacks.encode("dq", stamp, index))
+        for index, d in enumerate(ask.drafts)
+    ]  # fmt: skip
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    return Reply(f"🤔 {esc(ask.question)} Nothing is saved until you choose.", buttons=rows)
 
 
 def parse_id(args: str, usage: str) -> tuple[int, str]:
@@ -52,24 +104,51 @@ class TaskCommands:
         router.on_callback("ty", self.press_delete_yes)
         router.on_callback("tn", self.press_delete_no)
         router.on_callback("tp", self.press_page)
+        router.on_callback("dq", self.press_date_choice)
 
     def _line(self, task: Task) -> str:
         now = self.s.clock.now()
-        return task_line(task, self.s.prefs.tz, now, overdue=self.s.tasks.is_overdue(task, now))
+        line = task_line(task, self.s.prefs.tz, now, overdue=self.s.tasks.is_overdue(task, now))
+        if task.due_at is not None and not self.s.prefs.zone_chosen:
+            line += f" ({esc(self.s.prefs.timezone_name)})"  # until a zone is chosen
+        return line
 
     def _due(self, task: Task) -> str:
-        return when(task.due_at, task.has_time, self.s.prefs.tz, self.s.clock.now())
+        return self._when(task.due_at, task.has_time)
+
+    def _when(self, at: datetime | None, has_time: bool) -> str:
+        return zoned_when(self.s, at, has_time)
 
     async def add(self, args: str) -> list[Reply]:
-        """Save a task from the owner's words."""
-        task = self.s.tasks.add(args)
-        return [Reply("Added: " + self._line(task), buttons=(task_buttons(task),))]
+        """Save a task from the owner's words; a date that reads two ways is asked about."""
+        try:
+            task = self.s.tasks.add(args)
+        except DateChoiceNeeded as ask:
+            return [date_question(self.s, ask)]
+        return [self._added(task)]
+
+    def _added(self, task: Task, *, edit: bool = False) -> Reply:
+        text = "Added: " + self._line(task)
+        return Reply(text, buttons=(task_buttons(task),), edit=edit)
+
+    async def press_date_choice(self, cb: Callback) -> list[Reply]:
+        """The owner picked a reading (or "no date"): the task is saved with it."""
+        stored = json.loads(self.s.prefs.note(DATE_QUESTION) or "{}")
+        index = cb.args[1]
+        drafts = stored.get("drafts", [])
+        if stored.get("stamp") != cb.args[0] or not index.isdigit() or int(index) >= len(drafts):
+            raise BadCallback()
+        self.s.prefs.set_note(DATE_QUESTION, "{}")
+        task = self.s.tasks.create(_draft_of(drafts[int(index)]))
+        return [self._added(task, edit=True)]
 
     async def tasks(self, args: str) -> list[Reply]:
         """List open tasks a page at a time, due first, with Done / Snooze buttons."""
         which = args.strip().lower() or None
         if which == "done":
             return [self._completions()]
+        if which == "all":  # the open tasks, then what was done
+            return [self._page(None, 0), self._completions()]
         return [self._page(which, 0)]
 
     async def press_page(self, cb: Callback) -> list[Reply]:

@@ -10,7 +10,8 @@ The order makes a refusal change nothing and a crash leave a usable database:
 2. check and extract the archive into a staging folder beside the database
    (:func:`bot.services.backup.archive.unpack`: manifest, member names, sizes, sha256);
 3. ``PRAGMA integrity_check`` on the extracted database; its schema must be one this version
-   knows (an older one is migrated at the next start);
+   knows (an older one is migrated at the next start); the live database's revoked
+   contractors and closed invites are applied to it (:mod:`bot.services.team.carry`);
 4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
 5. checkpoint the current WAL, then rename the new file over the database (atomic);
 6. move the current index folder to ``index.before-restore`` and the restored one into place.
@@ -50,6 +51,7 @@ from bot.services.backup.service import (
     schema_revision,
     snapshot_database,
 )
+from bot.services.team.carry import carry_revocations
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,7 @@ def restore_backup(
         try:
             manifest = unpack(archive, staging, progress)
             _check_database(staging / DB_NAME)
+            carry_revocations(paths.database, staging / DB_NAME)  # revoked stays revoked
             progress(1, 1, "replacing")
             previous = _replace_database(staging / DB_NAME, paths.database)
             notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)

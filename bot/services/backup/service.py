@@ -37,6 +37,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.backups import BackupLog
 from bot.errors import MicrodeskError, ServiceUnavailableError
+from bot.services.audit import BACKUPS, OWNER, SCHEDULER, AuditLog
 from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
@@ -227,6 +228,7 @@ class BackupService:
         clock: Clock,
         sessions: sessionmaker[Session],
         prefs: Preferences,
+        audit: AuditLog,
         *,
         keep: int = KEEP,
         settle_seconds: float = SETTLE_SECONDS,
@@ -235,6 +237,7 @@ class BackupService:
         self._clock = clock
         self._sessions = sessions
         self._prefs = prefs
+        self._audit = audit
         self.keep = keep
         self.weekly_not_before = time.monotonic() + settle_seconds
         self._done_week: str | None = None
@@ -248,7 +251,9 @@ class BackupService:
     def paths(self) -> DataPaths:
         return DataPaths.of(self._settings)
 
-    def create(self, dest: Path | None = None, progress: Progress = no_progress) -> BackupInfo:
+    def create(
+        self, dest: Path | None = None, progress: Progress = no_progress, by: str = OWNER
+    ) -> BackupInfo:
         """Write one backup (blocking): to `dest`, or a new file in the backups folder."""
         paths = self.paths()
         with _CREATE_LOCK:
@@ -256,6 +261,7 @@ class BackupService:
             info = create_backup(paths, target, self._clock.now(), progress)
             if dest is None:
                 self.rotate()
+        self._audit.record(by, BACKUPS, "made a backup", str(info.path.absolute()))
         log.info("backup written: %s bytes in %.1f s", info.size, info.seconds)
         return info
 
@@ -300,7 +306,7 @@ class BackupService:
 
     def run_weekly(self, week: str) -> BackupInfo:
         """Write the week's backup, then record it in the ledger (blocking)."""
-        info = self.create()
+        info = self.create(by=SCHEDULER)
         try:
             with self._sessions.begin() as session:
                 session.add(

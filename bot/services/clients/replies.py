@@ -23,6 +23,7 @@ from typing import Protocol
 from bot.db.clients import Client
 from bot.db.proposals import DONE, FAILED, UNKNOWN, Proposal
 from bot.errors import UserInputError
+from bot.services.audit import AI, SENDS, AuditLog
 from bot.services.clients.drafts import ReplyDrafter
 from bot.services.clients.service import ClientService
 from bot.services.delivery.outbox import Outgoing
@@ -62,8 +63,10 @@ class ReplyDelivery:
         proposals: ProposalService,
         clients: ClientService,
         drafter: ReplyDrafter,
+        audit: AuditLog,
         transport: Transport | None = None,
     ) -> None:
+        self._audit = audit
         self._proposals = proposals
         self._clients = clients
         self._drafter = drafter
@@ -82,6 +85,11 @@ class ReplyDelivery:
             message = f"Not sent: {reason} Here is the text to copy."
             return Delivery(self._settle(row.id, DONE, message, ok=True), _name(client), copy=True)
         return await self._send(row, client, payload.text)
+
+    def open(self, transport: Transport) -> None:
+        """Client chats are served from now on: approved replies go out through `transport`
+        (the Telegram adapter's; the terminal has none)."""
+        self.transport = transport
 
     def interrupted(self) -> list[Proposal]:
         """At start: sends a stop interrupted between claim and result become unknown."""
@@ -117,6 +125,7 @@ class ReplyDelivery:
         note = f"telegram message {sent.message_id}"
         outcome = self._settle(row.id, DONE, f"Sent to {name}.", ok=True, note=note)
         self._clients.record_sent(client, sent.message_id, text, sent.at)
+        self._audit.record(AI, SENDS, "sent a reply", f"to {name}: {text}", proposal_id=row.id)
         return Delivery(outcome, name)
 
     async def _send_once_more_on_429(self, client: Client, text: str) -> Sent:

@@ -228,7 +228,9 @@ class ClientService:
         return not self._prefs.flag(AUTODRAFT_OFF)
 
     def set_autodraft(self, on: bool) -> None:
-        self._prefs.set_flag(AUTODRAFT_OFF, not on)
+        was = "on" if self.autodraft else "off"
+        change = f"drafting replies to clients: {was} → {'on' if on else 'off'}"
+        self._prefs.set_flag(AUTODRAFT_OFF, not on, audited=change)
 
     # --- internals ---------------------------------------------------------------------------
 

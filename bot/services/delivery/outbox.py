@@ -14,6 +14,8 @@ found ``sending`` at start) is sent once more, marked as a repeat, and never aga
 owner's own reminders a missed tax deadline is worse than a marked duplicate, and a card sent
 twice is harmless (both carry the same buttons; a proposal is approved once). Client replies
 never come here; they are never resent automatically (:mod:`bot.services.clients.replies`).
+Messages to contractors (kind ``team``) are drained apart, by their own sender, and an unknown
+one is never sent again by itself: it is listed in the owner's briefing instead.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.crashpoints import crash_point
 from bot.db.outbox import DROPPED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
+from bot.db.team import TEAM
 from bot.services.delivery.send_errors import SendRateLimited, SendRefused, SendUnknown
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class Undelivered:
     status: str
     text: str
     created_at: datetime
+    key: str = ""
 
 
 def queue(session: Session, item: Outgoing, now: datetime) -> bool:
@@ -123,10 +127,12 @@ class OutboxService:
             )
         return count
 
-    def ready(self) -> list[int]:
-        """Rows to send now: pending ones, and unknown ones not yet sent again."""
+    def ready(self, kind: str | None = None) -> list[int]:
+        """Rows to send now: pending ones, and unknown ones not yet sent again; the owner's
+        (every kind but ``team``), or those of `kind`."""
+        which = OutboxMessage.kind == kind if kind else OutboxMessage.kind != TEAM
         with self._sessions() as session:
-            query = select(OutboxMessage.id).where(_ready()).order_by(OutboxMessage.id)
+            query = select(OutboxMessage.id).where(_ready(), which).order_by(OutboxMessage.id)
             return list(session.scalars(query))
 
     def claim(self, row_id: int) -> Claimed | None:
@@ -149,10 +155,11 @@ class OutboxService:
                     return _claimed(row, again)
         return None
 
-    async def drain(self, deliver: Deliver) -> int:
-        """Send every ready row, each claimed first and settled after; how many went out."""
+    async def drain(self, deliver: Deliver, kind: str | None = None) -> int:
+        """Send every ready row (of `kind`: see :meth:`ready`), each claimed first and settled
+        after; how many went out."""
         sent = 0
-        for row_id in self.ready():
+        for row_id in self.ready(kind):
             item = self.claim(row_id)
             if item is None:
                 continue
@@ -181,7 +188,9 @@ class OutboxService:
 
     def undelivered(self, since: datetime) -> list[Undelivered]:
         """Since `since`: what was refused, or may be missing after its one re-send."""
-        final_unknown = and_(OutboxMessage.status == UNKNOWN, OutboxMessage.resent)
+        final_unknown = and_(
+            OutboxMessage.status == UNKNOWN, or_(OutboxMessage.resent, OutboxMessage.kind == TEAM)
+        )
         with self._sessions() as session:
             rows = session.scalars(
                 select(OutboxMessage)
@@ -191,7 +200,7 @@ class OutboxService:
                 )
                 .order_by(OutboxMessage.id)
             )
-            return [Undelivered(r.kind, r.status, r.text, r.created_at) for r in rows]
+            return [Undelivered(r.kind, r.status, r.text, r.created_at, r.key) for r in rows]
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -230,7 +239,11 @@ def _pending() -> ColumnElement[bool]:
 
 
 def _resendable() -> ColumnElement[bool]:
-    return and_(OutboxMessage.status == UNKNOWN, OutboxMessage.resent.is_(False))
+    return and_(
+        OutboxMessage.status == UNKNOWN,
+        OutboxMessage.resent.is_(False),
+        OutboxMessage.kind != TEAM,  # a message to a contractor is never re-sent by itself
+    )
 
 
 def _ready() -> ColumnElement[bool]:

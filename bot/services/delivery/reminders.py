@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import OPEN, BriefingLog, ReminderLog, Task
-from bot.db.outbox import BRIEFING, REMINDER
-from bot.services.delivery.outbox import Buttons, Outgoing, queue
+from bot.services.delivery import keys
+from bot.services.delivery.outbox import Buttons, queue
 from bot.services.prefs import Preferences
 from bot.services.tasks import dates
 
@@ -81,7 +81,7 @@ class SchedulerService:
         task, now = reminder.task, self._clock.now()
         assert task.due_at is not None
         rows = [(reminder.rung, QUEUED)] + [(rung, SKIPPED) for rung in reminder.skipped]
-        key = f"{REMINDER}:{task.id}:{task.due_at.isoformat()}:{reminder.rung}"
+        item = keys.reminder(task.id, task.due_at, reminder.rung, text, buttons)
         try:
             with self._sessions.begin() as session:
                 for rung, status in rows:
@@ -95,7 +95,7 @@ class SchedulerService:
                             at=now,
                         )
                     )
-                queue(session, Outgoing(key, REMINDER, text, buttons), now)
+                queue(session, item, now)
         except IntegrityError:  # another process queued it first
             return False
         return True
@@ -117,7 +117,7 @@ class SchedulerService:
     def queue_briefing(self, due: DueBriefing, text: str, buttons: Buttons = ()) -> bool:
         """Record the day's briefing and queue it, in one transaction; False if already done."""
         now = self._clock.now()
-        item = Outgoing(f"{BRIEFING}:{due.day.isoformat()}", BRIEFING, text, buttons)
+        item = keys.briefing(due.day, text, buttons)
         try:
             with self._sessions.begin() as session:
                 session.add(BriefingLog(day=due.day, sent_at=now, late=due.late))

@@ -154,8 +154,9 @@ class Ingester:
         digest = hashlib.sha256(data).hexdigest()
         with self._sessions() as session:
             known = KnowledgeRepo(session).find(source, path)
-            if known is not None and known.content_hash == digest:
-                return DocResult(name, UNCHANGED, known.reason, known.chunk_count)
+            if known is not None and known.content_hash == digest:  # a skip stays a skip
+                status = UNCHANGED if known.status == INDEXED else known.status
+                return DocResult(name, status, known.reason, known.chunk_count)
         try:
             check_size(len(data), self._limits)
             parsed = self._parse(name, data)

@@ -297,9 +297,6 @@ class KnowledgeService:
     ) -> IngestReport:
         return await asyncio.to_thread(self.ingest_dir, path, _on_loop(progress))
 
-    async def arebuild_index(self, progress: Progress | None = None) -> int:
-        return await asyncio.to_thread(self.rebuild_index, _on_loop(progress))
-
     async def alist_documents(self) -> list[DocStatus]:
         return await asyncio.to_thread(self.list_documents)
 

@@ -75,6 +75,7 @@ class AIAssistant:
         prefs: Preferences,
         clock: Clock,
         search: Search | None = None,
+        team_notes: Callable[[], str] | None = None,
     ) -> None:
         self._model = model
         self._prompts = prompts
@@ -83,6 +84,7 @@ class AIAssistant:
         self._prefs = prefs
         self._clock = clock
         self._search = search
+        self._team_notes = team_notes  # contractors' notes: quoted data inside list_tasks
 
     # --- the owner's message -------------------------------------------------------------------
 
@@ -179,6 +181,8 @@ class AIAssistant:
             else []
         )
         lines = [self._task_line(task) for task in listed[:50]] or ["No tasks."]
+        if self._team_notes is not None:
+            lines.append(self._team_notes())
         return data_block("tool_result", "\n".join(lines), tool="list_tasks")
 
     def _task_line(self, task: Any) -> str:
@@ -256,6 +260,8 @@ class AIAssistant:
                 return self._proposals.change_from(item.task_id, change)
             if isinstance(item, st.CompleteTask):
                 return self._proposals.finish_of(item.task_id)
+            if isinstance(item, st.MessageContractor):
+                return self._proposals.message_to(item.contractor, item.text)
             return p.ReplyDraft(text=item.text, recipient="(no client chosen: copy the text)")
         except UserInputError as exc:
             raise InvalidModelOutput(

@@ -36,15 +36,19 @@ from bot.db.proposals import (
     PendingEdit,
     Proposal,
 )
+from bot.db.team import ACTIVE, TEAM, Contractor
 from bot.errors import NotFoundError, UserInputError
+from bot.services.audit import AI, PROPOSALS
 from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.proposals import payloads as p
 from bot.services.tasks.dates import Due
 from bot.services.tasks.service import TaskChange, TaskDraft, TaskService
+from bot.services.team import render as team_render
 
 TTL = timedelta(hours=24)
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_REPLY = p.MAX_REPLY_CHARS
+MAX_TO_CONTRACTOR = 2000
 INTERRUPTED = "Interrupted by a restart between Approve and the end of the send."
 Announce = Callable[[Proposal], Outgoing]  # the card to queue for a new proposal (its id set)
 
@@ -121,6 +125,20 @@ class ProposalService:
             was_title=task.title,
         )
 
+    def message_to(self, name: str, text: str) -> p.ContractorMessage:
+        """A message for the active contractor @name, named from their stored record."""
+        who = name.strip().lstrip("@").lower()
+        text = text.strip()
+        if not text or len(text) > MAX_TO_CONTRACTOR:
+            raise UserInputError(f"A message needs 1 to {MAX_TO_CONTRACTOR} characters.")
+        with self._sessions() as session:
+            row = session.scalars(
+                select(Contractor).where(Contractor.name == who, Contractor.status == ACTIVE)
+            ).first()
+        if row is None:
+            raise UserInputError(f"@{who[:64]} is not on your team")
+        return p.ContractorMessage(contractor_id=row.id, name=row.name, text=text)
+
     def finish_of(self, task_id: int) -> p.FinishTask:
         task = self._tasks.get(task_id)
         if task.status != "open":
@@ -154,7 +172,13 @@ class ProposalService:
             return session.scalars(query).all()
 
     def audit(self, limit: int = 20) -> Sequence[AuditEntry]:
-        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        """The proposals' own trail, newest first (the whole log: bot.services.audit)."""
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.area == PROPOSALS)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
         with self._sessions() as session:
             return session.scalars(query).all()
 
@@ -170,7 +194,7 @@ class ProposalService:
                 row = session.get(Proposal, proposal_id)
                 assert row is not None
                 self._audit(session, "owner", "approved", row.id, row.kind)
-                message = self._execute(session, p.load(row.payload))
+                message = self._execute(session, p.load(row.payload), row.id)
                 row.status, row.result = DONE, message
                 self._audit(session, "system", "executed", row.id, message)
                 return Outcome(row, True, message)
@@ -275,10 +299,6 @@ class ProposalService:
         self._close(old.id, REJECTED, "edited", "Replaced by an edit.")
         return self.propose(payload, old.origin, actor="owner", replaces=old.id)
 
-    def cancel_edit(self) -> None:
-        with self._sessions.begin() as session:
-            session.execute(delete(PendingEdit))
-
     def expire_due(self) -> list[int]:
         """Close every pending proposal past its expiry; the ids closed."""
         now = self._clock.now()
@@ -301,22 +321,24 @@ class ProposalService:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _execute(self, session: Session, payload: p.Payload) -> str:
+    def _execute(self, session: Session, payload: p.Payload, proposal_id: int) -> str:
         if isinstance(payload, p.NewTask):
             due = _due(payload.due_at, payload.has_time)
             draft = TaskDraft(payload.title, due, payload.rule, payload.assignee)
-            task = self._tasks.create_in(session, draft)
+            task = self._tasks.create_in(session, draft, AI)
             return f"Task #{task.id} saved."
         if isinstance(payload, p.ChangeTask):
             change = TaskChange(payload.title, _due(payload.due_at, payload.has_time))
-            task = self._tasks.change_in(session, payload.task_id, change)
+            task = self._tasks.change_in(session, payload.task_id, change, AI)
             return f"Task #{task.id} changed."
         if isinstance(payload, p.FinishTask):
             current = self._tasks.get(payload.task_id)
             if current.due_at != payload.due_at:
                 raise UserInputError("That task has changed since this card; nothing was done.")
-            self._tasks.complete_in(session, payload.task_id)
+            self._tasks.complete_in(session, payload.task_id, AI)
             return f"Task #{payload.task_id} marked done."
+        if isinstance(payload, p.ContractorMessage):
+            return self._to_contractor(session, payload, proposal_id)
         return "Approved: here is the final text to copy."
 
     def _edited(self, payload: p.Payload, text: str) -> p.Payload:
@@ -327,11 +349,27 @@ class ProposalService:
             return self.task_from_draft(self._tasks.draft(text))
         if isinstance(payload, p.ChangeTask):
             return self.change_from(payload.task_id, self._tasks.read_change(text))
+        if isinstance(payload, p.ContractorMessage):
+            if len(text) > MAX_TO_CONTRACTOR:
+                raise UserInputError(f"A message can be at most {MAX_TO_CONTRACTOR} characters.")
+            return payload.model_copy(update={"text": text})
         if isinstance(payload, p.ReplyDraft):
             if len(text) > MAX_REPLY:
                 raise UserInputError(f"A reply can be at most {MAX_REPLY} characters.")
             return payload.model_copy(update={"text": text})
         raise UserInputError("There is nothing to edit in this one: approve or reject it.")
+
+    def _to_contractor(
+        self, session: Session, payload: p.ContractorMessage, proposal_id: int
+    ) -> str:
+        """Queue the approved message for the contractor's chat (sent once, never re-sent)."""
+        who = session.get(Contractor, payload.contractor_id)
+        if who is None or who.status != ACTIVE:
+            raise UserInputError(f"@{payload.name} no longer has access; nothing was sent.")
+        text = "💬 " + team_render.esc(payload.text)
+        key = f"{TEAM}:{who.id}:proposal:{proposal_id}"
+        queue(session, Outgoing(key, TEAM, text), self._clock.now())
+        return f"Queued for @{who.name}; it goes out with the next scheduled send."
 
     def _pending(self, proposal_id: int) -> Proposal:
         row = self.get(proposal_id)
@@ -386,6 +424,7 @@ class ProposalService:
             AuditEntry(
                 at=self._clock.now(),
                 actor=actor,
+                area=PROPOSALS,
                 action=action,
                 proposal_id=pid,
                 detail=detail[:500],

@@ -52,7 +52,18 @@ class ReplyDraft(_Payload):
     sources: tuple[str, ...] = ()
 
 
-Payload = Annotated[NewTask | ChangeTask | FinishTask | ReplyDraft, Field(discriminator="kind")]
+class ContractorMessage(_Payload):
+    """A message to a contractor: Approve queues it for their chat (bot.services.team)."""
+
+    kind: Literal["message_contractor"] = "message_contractor"
+    contractor_id: int
+    name: str  # from the stored contractor record, never from model output
+    text: str
+
+
+Payload = Annotated[
+    NewTask | ChangeTask | FinishTask | ReplyDraft | ContractorMessage, Field(discriminator="kind")
+]
 PAYLOAD = TypeAdapter(Payload)
 
 

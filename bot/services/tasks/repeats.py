@@ -15,6 +15,8 @@ from datetime import datetime
 
 from dateutil.rrule import rrulestr
 
+from bot.dates.business import BusinessCalendar
+
 WEEKDAY_INDEX: dict[str, int] = {
     "monday": 0, "mon": 0,
     "tuesday": 1, "tues": 1, "tue": 1,
@@ -27,6 +29,7 @@ WEEKDAY_INDEX: dict[str, int] = {
 _CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WORKDAYS = "MO,TU,WE,TH,FR"
+BUSINESS_SHIFT = "X-SHIFT=NEXT-BUSINESS-DAY"  # "…, on a business day": a day off moves on
 _FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 
 _WD = "|".join(sorted(WEEKDAY_INDEX, key=len, reverse=True))
@@ -37,6 +40,7 @@ _EVERY_RE = re.compile(
     rf"(?P<mu>month|quarter)\s+on\s+the\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?"
     rf"|(?P<md2>\d{{1,2}})(?:st|nd|rd|th)(?:\s+of\s+the\s+month)?"
     rf"|(?P<n>\d{{1,3}}|other)\s+(?P<nu>{_UNIT})s?"
+    rf"|(?P<nw>\d{{1,2}}(?:st|nd|rd|th)?|other|second|third)\s+(?P<wdn>{_WD_LIST})"
     rf"|(?P<u>{_UNIT})"
     rf"|(?P<wd>{_WD_LIST})"
     r"|(?P<workdays>weekday)s?"
@@ -73,13 +77,65 @@ _UNIT_RULES = {
 
 
 def find_every(text: str) -> tuple[str, int, int] | None:
-    """The first "every …" or "monthly on the 15th" phrase in `text`: (rule, start, end)."""
+    """The first "every …" or "monthly on the 15th" phrase in `text`: (rule, start, end).
+
+    German, French and Spanish say it too: "jeden Montag", "chaque mois", "cada semana",
+    "monatlich", "tous les lundis".
+    """
     match = _EVERY_RE.search(text)
     rule = None if match is None else _every_rule(match)
     if match is None or rule is None:
         match = _ADVERB_DAY_RE.search(text)
         rule = None if match is None else match_adverb(match[0])
-    return None if match is None or rule is None else (rule, match.start(), match.end())
+    if match is None or rule is None:
+        return _find_every_elsewhere(text)
+    return rule, match.start(), match.end()
+
+
+_WD_OTHER = {
+    "montag": "MO", "dienstag": "TU", "mittwoch": "WE", "donnerstag": "TH", "freitag": "FR",
+    "samstag": "SA", "sonntag": "SU", "lundi": "MO", "mardi": "TU", "mercredi": "WE",
+    "jeudi": "TH", "vendredi": "FR", "samedi": "SA", "dimanche": "SU", "lunes": "MO",
+    "martes": "TU", "miercoles": "WE", "miércoles": "WE", "jueves": "TH", "viernes": "FR",
+    "sabado": "SA", "sábado": "SA", "domingo": "SU",
+}  # fmt: skip
+_UNIT_OTHER = {
+    "tag": "day", "woche": "week", "monat": "month", "quartal": "quarter", "jahr": "year",
+    "jour": "day", "semaine": "week", "mois": "month", "trimestre": "quarter", "an": "year",
+    "année": "year", "annee": "year", "día": "day", "dia": "day", "semana": "week",
+    "mes": "month", "año": "year", "ano": "year",
+}  # fmt: skip
+_ADVERB_OTHER = {
+    "täglich": "day", "taglich": "day", "wöchentlich": "week", "wochentlich": "week",
+    "monatlich": "month", "vierteljährlich": "quarter", "vierteljahrlich": "quarter",
+    "quartalsweise": "quarter", "jährlich": "year", "jahrlich": "year",
+    "quotidiennement": "day", "hebdomadairement": "week", "mensuellement": "month",
+    "trimestriellement": "quarter", "annuellement": "year", "diariamente": "day",
+    "semanalmente": "week", "mensualmente": "month", "trimestralmente": "quarter",
+    "anualmente": "year",
+}  # fmt: skip
+_OTHER_WORDS = "|".join(sorted([*_WD_OTHER, *_UNIT_OTHER], key=len, reverse=True))
+_EVERY_OTHER_RE = re.compile(
+    rf"\b(?:jeden|jede|jedes|chaque|tous\s+les|toutes\s+les|cada|todos\s+los|todas\s+las)"
+    rf"\s+(?P<word>{_OTHER_WORDS})(?:s|es|e|n)?(?![\w'’])"
+    rf"|\b(?P<adv>{'|'.join(_ADVERB_OTHER)})(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
+def _find_every_elsewhere(text: str) -> tuple[str, int, int] | None:
+    match = _EVERY_OTHER_RE.search(text)
+    if match is None:
+        return None
+    if match["adv"]:
+        rule = _build(*_UNIT_RULES[_ADVERB_OTHER[match["adv"].lower()]])
+    else:
+        word = match["word"].lower()
+        if word in _WD_OTHER:
+            rule = _build("WEEKLY", 1, byday=_WD_OTHER[word])
+        else:
+            rule = _build(*_UNIT_RULES[_UNIT_OTHER[word]])
+    return rule, match.start(), match.end()
 
 
 def match_adverb(phrase: str) -> str | None:
@@ -97,7 +153,9 @@ def match_adverb(phrase: str) -> str | None:
 
 def without_interval(rule: str) -> str:
     """The rule with INTERVAL dropped: its next matching day, whatever the spacing."""
-    return ";".join(part for part in rule.split(";") if not part.upper().startswith("INTERVAL="))
+    return ";".join(
+        part for part in rule.split(";") if not part.upper().startswith(("INTERVAL=", "X-"))
+    )
 
 
 def implies_day(rule: str) -> bool:
@@ -106,12 +164,28 @@ def implies_day(rule: str) -> bool:
     return parts["FREQ"] == "DAILY" or "BYDAY" in parts or "BYMONTHDAY" in parts
 
 
-def next_occurrence(rule: str, anchor_local: datetime, after_local: datetime) -> datetime:
-    """The first date of the series starting at `anchor_local` strictly after `after_local`."""
+def next_occurrence(
+    rule: str,
+    anchor_local: datetime,
+    after_local: datetime,
+    business: BusinessCalendar | None = None,
+) -> datetime:
+    """The first date of the series starting at `anchor_local` strictly after `after_local`.
+
+    A rule "on a business day" moves a date that falls on a weekend or holiday of `business`
+    to the next working day (the series itself keeps its days).
+    """
     if anchor_local.tzinfo is not None or after_local.tzinfo is not None:
         raise ValueError("next_occurrence works on naive local datetimes")
     series = rrulestr(ics_rule(rule, anchor_local), dtstart=anchor_local)
     found = series.after(after_local)
+    if found is not None and BUSINESS_SHIFT in rule.upper():
+        calendar = business or BusinessCalendar()
+        while found is not None:
+            moved = datetime.combine(calendar.next_business_day(found.date()), found.time())
+            if moved > after_local:
+                return moved
+            found = series.after(found)
     if found is None:
         raise ValueError(f"The repeat rule {rule} has no date after {after_local:%Y-%m-%d}.")
     return found
@@ -123,7 +197,7 @@ def ics_rule(rule: str, anchor_local: datetime) -> str:
     Month-end anchors become "the last day when the month is shorter": an anchor on the 31st
     gives ``BYMONTHDAY=28,29,30,31;BYSETPOS=-1``.
     """
-    parts = parse_rule(rule)
+    parts = {k: v for k, v in parse_rule(rule).items() if not k.startswith("X-")}
     if {"BYDAY", "BYSETPOS", "BYMONTH"} & parts.keys():
         return _join(parts)
     if parts["FREQ"] == "MONTHLY":
@@ -138,6 +212,8 @@ def ics_rule(rule: str, anchor_local: datetime) -> str:
 def describe_rule(rule: str) -> str:
     """Human words for a rule: "every quarter", "monthly on the 15th", "every monday"."""
     parts = parse_rule(rule)
+    if BUSINESS_SHIFT in rule.upper():
+        return describe_rule(rule.upper().replace(";" + BUSINESS_SHIFT, "")) + ", on a business day"
     freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
     if "BYDAY" in parts:
         return _describe_days(parts["BYDAY"], interval)
@@ -172,6 +248,11 @@ def _every_rule(match: re.Match[str]) -> str | None:
         count = 2 if match["n"].lower() == "other" else int(match["n"])
         freq, interval = _UNIT_RULES[match["nu"].lower()]
         return _build(freq, interval * count) if count else None
+    if match["nw"]:
+        word = match["nw"].lower()
+        count = {"other": 2, "second": 2, "third": 3}.get(word) or int(word.rstrip("stndrh"))
+        byday = _weekday_codes(match["wdn"])
+        return _build("WEEKLY", count, byday=byday) if count else None
     if match["u"]:
         return _build(*_UNIT_RULES[match["u"].lower()])
     if match["wd"]:

@@ -88,17 +88,20 @@ class UserActions(Updates):
         chat_id: int | None = None,
         first_name: str = "Owner",
         file_size: int | None = None,
+        **extra: Any,
     ) -> JSON:
         """The user sends a file; getFile and the download URL serve it.
 
         ``file_size`` declares a different size than ``content`` (say a 30 MB file that getFile
-        refuses) without building it.
+        refuses) without building it; ``extra`` fields (``reply_to_message``) are merged into
+        the Message.
         """
         stored = self._store_file(content, file_name, mime_type, file_size)
         user = self.make_user(user_id, first_name)
         message = self._incoming(user, chat_id, "private", document=stored.as_document())
         if caption is not None:
             message["caption"] = caption
+        message.update(extra)
         return self.enqueue({"message": message})
 
     def press_button(

@@ -1,0 +1,9 @@
+"""Two-way sync of deadlines with the owner's CalDAV calendar, and the read-only `.ics` feed.
+
+server.py   the CalDAV server (blocking, the `caldav` library): find or create the calendar,
+            list what changed (sync-token, else ETags), read, write and delete one event
+events.py   a task as calendar resources (the export's events, one resource per UID)
+sync.py     one sync round: back from the calendar first, then out to it
+runner.py   the round in a worker thread, every CALDAV_POLL, never holding the tick
+feed.py     the secret feed token: read, rotate, and the `.ics` it serves
+"""
