@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bot.clock import SystemClock  # noqa: E402
 from bot.db.engine import make_engine, migrate, session_factory  # noqa: E402
 from bot.db.knowledge import INDEXED, Chunk, Document, KnowledgeRepo  # noqa: E402
-from bot.retrieval.embedding import OnnxEmbedder, minilm_int8  # noqa: E402
+from bot.retrieval.embedding import Embedder, default_embedder  # noqa: E402
 from bot.retrieval.index import ChromaIndex  # noqa: E402
 from bot.services.knowledge.index import EMBED_BATCH, indexed_text  # noqa: E402
 from bot.services.knowledge.service import KnowledgeService  # noqa: E402
@@ -56,7 +56,7 @@ def prose(n: int, size: int = 1_000) -> list[str]:
     return texts
 
 
-def service_over(tmp: Path, embedder: OnnxEmbedder, folder: Path) -> KnowledgeService:
+def service_over(tmp: Path, embedder: Embedder, folder: Path) -> KnowledgeService:
     engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
     migrate(engine)
     index = ChromaIndex.persistent(tmp / "index", embedder.name)
@@ -65,7 +65,7 @@ def service_over(tmp: Path, embedder: OnnxEmbedder, folder: Path) -> KnowledgeSe
     )
 
 
-def bench_ingest(embedder: OnnxEmbedder, n: int) -> tuple[float, float]:
+def bench_ingest(embedder: Embedder, n: int) -> tuple[float, float]:
     texts = prose(n)
     embedder.embed(texts[:8])  # warm up
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def search_times(service: KnowledgeService, rounds: int) -> list[float]:
     return [timed(service.search, QUERIES[i % len(QUERIES)]) for i in range(rounds)]
 
 
-def embedding_times(embedder: OnnxEmbedder, rounds: int) -> list[float]:
+def embedding_times(embedder: Embedder, rounds: int) -> list[float]:
     """The query embedding alone, the largest part of a search (ms)."""
     return [timed(embedder.embed_query, QUERIES[i % len(QUERIES)]) for i in range(rounds)]
 
@@ -151,9 +151,9 @@ def rss_mb() -> int:
 def rss_child(tmp: Path) -> None:
     """Run in a fresh process: open the stored 10k index, answer one query, print RSS by stage."""
     stages = [f"imports {rss_mb()}"]
-    embedder = OnnxEmbedder(minilm_int8())
+    embedder = default_embedder()
     service = service_over(tmp, embedder, tmp)
-    embedder.load()
+    embedder.embed_query("load the model")
     stages.append(f"+model {rss_mb()}")
     service._index.count()
     stages.append(f"+chroma {rss_mb()}")
@@ -174,7 +174,7 @@ def main() -> None:
     if args.rss_child:
         rss_child(args.rss_child)
         return
-    embedder = OnnxEmbedder(minilm_int8())
+    embedder = default_embedder()
     raw, ingest = bench_ingest(embedder, args.ingest_chunks)
     rows = [
         ("raw embedder (chunks/s)", f"{raw:.1f}"),

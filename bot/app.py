@@ -211,11 +211,12 @@ def build_knowledge(
     settings: Settings, sessions: sessionmaker[Session], clock: Clock
 ) -> KnowledgeService:
     """The documents' index: embedder and vectors load lazily, on the first use."""
-    from bot.retrieval.embedding import OnnxEmbedder, minilm_int8
+    from bot.retrieval.embedding import default_embedder
     from bot.retrieval.index import open_index
 
-    embedder = OnnxEmbedder(minilm_int8())
+    embedder = default_embedder(prepared=settings.DATA_DIR / "models")
     index = open_index(settings.DATA_DIR, embedder.name, settings.CHROMA_HOST, settings.CHROMA_PORT)
     return KnowledgeService(
-        sessions, index, embedder, knowledge_dir=settings.KNOWLEDGE_DIR, clock=clock
-    )
+        sessions, index, embedder, knowledge_dir=settings.KNOWLEDGE_DIR, clock=clock,
+        prepared=settings.DATA_DIR / "models",
+    )  # fmt: skip

@@ -35,9 +35,9 @@ def test_long_paragraphs_overlap_a_little() -> None:
     )
 
 
-def test_tokens_are_unicode_words_without_stopwords() -> None:
+def test_tokens_are_unicode_words_without_stopwords_stemmed() -> None:
     assert tokenize("The Refunds for Müller’s invoices, 14 days!") == [
-        "refund", "müller", "invoice", "14", "day",
+        "refund", "müller", "invoic", "14", "day",
     ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
 from bot.services.delivery import keys
 from bot.services.knowledge.index import Progress
-from bot.services.knowledge.service import DocStatus, Passage
+from bot.services.knowledge.service import DocStatus, Findings, Passage
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 SHOWN_PASSAGES = 3
 PASSAGE_CHARS = 500
 NOT_FOUND = "Not in your documents: I found nothing about that. /docs lists what I have read."
+NOT_IN_DOCUMENTS = "Not in your documents: nothing I have read answers that."
 STATUS_MARK = {"indexed": "✓", "skipped": "–", "failed": "✗"}
 PAGE_CHARS = 3800  # a /docs page stays under Telegram's 4,096 characters
 NEWEST_PROBLEMS = 8
@@ -62,7 +63,7 @@ class KnowledgeCommands:
                 text += "\n\n<i>Sources: " + esc("; ".join(turn.sources)) + "</i>"
             text += "".join("\n" + esc(note) for note in self.links.notes(turn.answer or ""))
             return [Reply(text)]
-        return [passages_reply(await self.s.knowledge.asearch(question, SHOWN_PASSAGES))]
+        return [findings_reply(await self.s.knowledge.alookup(question, SHOWN_PASSAGES))]
 
     async def docs(self, args: str) -> list[Reply]:
         """Counts by status, the newest problems, then every document a page at a time."""
@@ -116,17 +117,25 @@ class KnowledgeCommands:
         return Reply(f"📄 {bold(result.name)}: {result.status}. {esc(result.reason or '')}")
 
 
+def findings_reply(findings: Findings) -> Reply:
+    """The passages that answer (AI off), or "not in your documents" and what they are about."""
+    if not findings.passages:
+        return Reply(NOT_FOUND)
+    if not findings.matched:
+        about = "".join(f"\n• {esc(topic)}" for topic in findings.topics)
+        return Reply(f"{NOT_IN_DOCUMENTS}\nThey are about, among others:{about}")
+    return passages_reply(findings.passages)
+
+
 def passages_reply(passages: Sequence[Passage]) -> Reply:
-    """The best passages, each under its source (what the owner gets with the AI off)."""
+    """The best passages, each under its source: the sentences around the best match."""
     if not passages:
         return Reply(NOT_FOUND)
     lines = ["<b>From your documents:</b>"]
     for passage in passages:
-        text = (
-            passage.text
-            if len(passage.text) <= PASSAGE_CHARS
-            else passage.text[:PASSAGE_CHARS] + "…"
-        )
+        text = passage.excerpt or passage.text
+        if len(text) > PASSAGE_CHARS:
+            text = text[:PASSAGE_CHARS] + "…"
         lines += ["", f"📄 <b>{esc(passage.source)}</b>", esc(text)]
     return Reply("\n".join(lines))
 

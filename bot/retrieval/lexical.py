@@ -1,14 +1,21 @@
 """BM25 over the chunk texts (bm25s), rebuilt from SQLite: never from the vector index.
 
-Tokens are lower-cased Unicode words, so it works in any language written with spaces; words
-of a few common languages that carry no meaning are dropped, and a plural "s" is folded.
+Tokens are lower-cased Unicode words, so it works in any language written with spaces. Each
+text (a chunk, or a query) is taken as German or English by its function words, and its words
+are stemmed by that language's Snowball stemmer (PyStemmer): "Pakete" and "Paket" meet, as do
+"installing" and "installed". Function words of both languages are dropped.
+
+``coverage`` is the decline signal: how much of a query's rarity-weighted vocabulary a passage
+contains ("banana bread" in a Linux manual covers almost nothing: no passage contains "banana").
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -19,12 +26,45 @@ _STOP = """a an and are as at be but by do does for from had has have how i if i
     were what when where which who why will with you your can could should would may might
     about after all also any been before being both each more most other over same some such
     only own very just up out off again further once here s t am did doing during"""
-STOPWORDS = frozenset(_STOP.split())
+_STOP_DE = """aber als am an auch auf aus bei bin bis bist da damit dann das dass dein deine dem
+    den der des dich die dir doch dort du durch ein eine einem einen einer eines er es etwas
+    euch euer für gegen hab habe haben hat hatte hier hin ich ihm ihn ihr ihre im in ist ja
+    jede jeder jetzt kann kein keine können man mein meine mich mir mit muss nach nicht nichts
+    noch nun nur ob oder ohne sehr sein seine sich sie sind so soll sollte um und uns unser
+    unter viel vom von vor war waren warum was weil welche welcher wenn wer werden wie wieder
+    wir wird wo wurde zu zum zur über gibt gut diese dieser dieses mehr einfach"""
+ENGLISH = frozenset(_STOP.split())
+GERMAN = frozenset(_STOP_DE.split())
+STOPWORDS = ENGLISH | GERMAN
+_ONLY_EN = ENGLISH - GERMAN
+_ONLY_DE = GERMAN - ENGLISH
+
+
+def language(words: Sequence[str]) -> str:
+    """'german' when German function words outnumber English ones, else 'english'."""
+    de = sum(w in _ONLY_DE for w in words)
+    en = sum(w in _ONLY_EN for w in words)
+    umlaut = de == en and any(c in "äöüß" for w in words for c in w)
+    return "german" if de > en or umlaut else "english"
+
+
+def text_language(text: str) -> str:
+    return language(_WORD.findall(text.lower()))
 
 
 def tokenize(text: str) -> list[str]:
-    words = (w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
-    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
+    words = _WORD.findall(text.lower())
+    stem = _stemmer(language(words))
+    return [stem(w) for w in words if w not in STOPWORDS]
+
+
+@functools.cache
+def _stemmer(lang: str) -> Any:
+    import Stemmer  # PyStemmer: the Snowball stemmers in C
+
+    stemmer = Stemmer.Stemmer(lang)
+    stemmer.maxCacheSize = 50_000
+    return stemmer.stemWord
 
 
 class LexicalIndex:
@@ -33,6 +73,7 @@ class LexicalIndex:
     def __init__(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         self.ids = list(ids)
         self._bm25: Any = None
+        self._df: Any = None
         if self.ids:
             import bm25s
 
@@ -43,13 +84,14 @@ class LexicalIndex:
             corpus = [[vocab.setdefault(w, len(vocab)) for w in tokenize(t)] for t in texts]
             self._bm25 = bm25s.BM25()
             self._bm25.index((corpus, vocab), show_progress=False)
+            self._df = _document_frequency(corpus, len(vocab))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def query(self, text: str, k: int) -> list[tuple[int, float]]:
         """Up to k (chunk id, BM25 score) pairs with a positive score, best first."""
-        tokens = [t for t in tokenize(text) if t in self._vocab()]
+        tokens = [t for t in self._query_tokens(text) if t in self._vocab()]
         if not tokens or not self.ids:
             return []
         scores = self._bm25.get_scores(tokens)  # bm25s.retrieve costs ~40x more per query
@@ -60,9 +102,53 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0]
 
+    def coverage(self, query: str, text: str) -> float:
+        """Share of the query's words, weighted by rarity (IDF), that `text` contains (0–1).
+
+        A word the index has never seen weighs as the rarest: it is in no passage.
+        """
+        words = set(self._query_tokens(query))
+        if not words:
+            return 0.0
+        present = set(tokenize(text))
+        weights = {w: self._idf(w) for w in words}
+        total = sum(weights.values())
+        return sum(v for w, v in weights.items() if w in present) / total if total else 0.0
+
+    def _query_tokens(self, text: str) -> list[str]:
+        """A short query's language is a guess: a stem the index lacks is tried in the other."""
+        words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+        first = language(_WORD.findall(text.lower()))
+        second = "german" if first == "english" else "english"
+        vocab = self._vocab()
+        tokens = []
+        for word in words:
+            stem = _stemmer(first)(word)
+            if stem not in vocab:
+                other = _stemmer(second)(word)
+                stem = other if other in vocab else stem
+            tokens.append(stem)
+        return tokens
+
+    def _idf(self, word: str) -> float:
+        n = len(self.ids)
+        index = self._vocab().get(word)
+        df = int(self._df[index]) if index is not None and self._df is not None else 0
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
     def _vocab(self) -> dict[str, int]:
         vocab: dict[str, int] = self._bm25.vocab_dict if self._bm25 is not None else {}
         return vocab
+
+
+def _document_frequency(corpus: list[list[int]], size: int) -> Any:
+    """How many texts hold each token id (for the IDF of ``coverage``)."""
+    import numpy as np
+
+    df = np.zeros(size, dtype=np.int32)
+    for ids in corpus:
+        df[list(set(ids))] += 1
+    return df
 
 
 def trim_heap() -> None:

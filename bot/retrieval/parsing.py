@@ -130,6 +130,40 @@ _BLANKS = re.compile(r"\n\s*\n\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+_LIST_ITEM = re.compile(r"^\s*([-*•+–]|\d{1,3}[.)]|[a-z][.)])\s|^\s*\||^ {4}|^\t|^\s*(```|~~~)")
+WRAPPED = 60  # a line this long that runs on into the next was wrapped by its writer …
+WRAPPED_LOWER = 40  # … or one this long, when the next line goes on in lower case
+
+
+def unwrap(text: str) -> str:
+    """Join hard-wrapped lines of a paragraph into one; lists, tables and code keep theirs."""
+    out: list[str] = []
+    fenced = False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line)
+            continue
+        previous = out[-1] if out else ""
+        if not fenced and _runs_on(previous, line):
+            out[-1] = previous.rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _runs_on(previous: str, line: str) -> bool:
+    width = len(previous.strip())
+    stripped = line.strip()
+    return (
+        bool(stripped)
+        and (width >= WRAPPED or (width >= WRAPPED_LOWER and stripped[0].islower()))
+        and not previous.rstrip().endswith((":", "|"))
+        and not previous.startswith(("    ", "\t"))
+        and not _LIST_ITEM.match(line)
+    )
+
+
 def tidy(text: str) -> str:
     """Collapse runs of spaces, drop control characters, keep at most one blank line."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

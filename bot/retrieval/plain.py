@@ -7,7 +7,15 @@ import io
 import re
 from collections.abc import Iterator
 
-from bot.retrieval.parsing import Block, Limits, ParsedDoc, ParseError, decode_text, tidy
+from bot.retrieval.parsing import (
+    Block,
+    Limits,
+    ParsedDoc,
+    ParseError,
+    decode_text,
+    tidy,
+    unwrap,
+)
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
@@ -19,7 +27,7 @@ CSV_BLOCK_CHARS = 1_000
 
 def read_text(data: bytes, limits: Limits) -> ParsedDoc:
     """One block, or blocks per section when the text has title lines (see _title_lines)."""
-    lines = tidy(decode_text(data)).split("\n")
+    lines = tidy(unwrap(decode_text(data))).split("\n")
     titles = _title_lines(lines)
     if len(titles) < 2:
         return ParsedDoc([Block("\n".join(lines))])
@@ -57,7 +65,7 @@ def read_markdown(data: bytes, limits: Limits) -> ParsedDoc:
     fenced = False
 
     def flush() -> None:
-        text = tidy(_LINK.sub(r"\1", _IMAGE.sub(r"\1", "\n".join(body))))
+        text = tidy(unwrap(_LINK.sub(r"\1", _IMAGE.sub(r"\1", "\n".join(body)))))
         if text:
             blocks.append(Block(text, section=tuple(t for _, t in trail)))
         body.clear()

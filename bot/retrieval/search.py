@@ -85,6 +85,15 @@ def _scale(ranked: Ranked, minmax: bool, *, lexical: bool) -> dict[int, float]:
     return dict(ranked)
 
 
+def best_of_pairs(ranked: Ranked) -> list[tuple[int, float]]:
+    """A chunk's text vector (id) and heading vector (-id) as one hit with the better score."""
+    best: dict[int, float] = {}
+    for vector_id, score in ranked:
+        chunk = abs(vector_id)
+        best[chunk] = max(score, best.get(chunk, score))
+    return sorted(best.items(), key=lambda item: (-item[1], item[0]))
+
+
 class HybridSearch:
     """Embeds the query, asks both indexes for candidates, fuses them."""
 
@@ -94,9 +103,21 @@ class HybridSearch:
         self.fusion = fusion or Fusion()
 
     def search(self, query: str, lexical: LexicalIndex, k: int) -> list[Hit]:
+        return self.ranked(query, lexical, k)[0]
+
+    def ranked(self, query: str, lexical: LexicalIndex, k: int) -> tuple[list[Hit], float, float]:
+        """The k best hits; the best dense cosine, and the mean of the dense candidates'.
+
+        The mean is how near this query comes to any text of the collection: a large
+        collection has some passage at 0.6 for almost any question, so the best cosine alone
+        says little; its margin over the mean says whether one passage really stands out.
+        """
         n = max(k, self.fusion.candidates)
         dense: Ranked = []
         if self.fusion.method != "bm25":
-            dense = self.index.query(self.embedder.embed_query(query), n)
+            dense = best_of_pairs(self.index.query(self.embedder.embed_query(query), 2 * n))[:n]
         sparse: Ranked = lexical.query(query, n) if self.fusion.method != "dense" else []
-        return fuse(dense, sparse, self.fusion, k)
+        scores = [score for _, score in dense]
+        best = max(scores, default=0.0)
+        typical = sum(scores) / len(scores) if scores else 0.0
+        return fuse(dense, sparse, self.fusion, k), best, typical

@@ -1,8 +1,15 @@
 """The derived indexes of the knowledge base, kept in step with the chunks stored in SQLite.
 
     indexed_text   what is embedded and BM25-indexed for a chunk (file title, section, text)
+    chunk_vectors  two vectors per chunk: its indexed text, and its own heading alone (stored
+                   under the negated chunk id); the search takes the better of the two, so a
+                   question meets an FAQ heading that asks it, in any language, undiluted by
+                   the answer's thousand characters (held-out eval: German questions on English
+                   files 0.39 -> ~0.6 recall@3)
     embed_batches  texts to vectors, a batch at a time, with progress
     build_lexical  the BM25 index, built again from every stored chunk
+    PreparedLexical  that BM25 index kept on disk for the next process (a one-shot `ask`
+                   reads it in milliseconds instead of tokenizing every chunk again)
     VectorUpkeep   rebuild the vector index, measure its drift from SQLite, repair it once per
                    process (a crash mid-ingest leaves orphan vectors or chunks without one)
 
@@ -13,9 +20,11 @@ knowledge service's write lock around every method that changes the vector index
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import re
 from collections.abc import Callable, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +56,32 @@ def indexed_texts(rows: Sequence[ChunkText]) -> list[str]:
     return [indexed_text(name, section, text) for _, text, name, section in rows]
 
 
+def heading(name: str, section: str | None) -> str:
+    """The nearest heading of a chunk (its section's last part), else the file's title."""
+    if section:
+        return section.split(SECTION_SEPARATOR)[-1]
+    return re.sub(r"[_\-.]+", " ", PurePath(name).stem).strip()
+
+
+def vector_ids(ids: Sequence[int]) -> list[int]:
+    """The ids of a chunk's two vectors: the chunk id (its text), minus it (its heading)."""
+    return [*ids, *(-i for i in ids)]
+
+
+def chunk_vectors(
+    embedder: Embedder, rows: Sequence[tuple[str, str | None, str]], progress: Progress | None
+) -> npt.NDArray[np.float32]:
+    """(2n, dim): the n (name, section, text) rows' text vectors, then their heading vectors."""
+    import numpy as np
+
+    texts = embed_batches(embedder, [indexed_text(*row) for row in rows], progress)
+    headings = [heading(name, section) for name, section, _ in rows]
+    unique = sorted(set(headings))
+    found = dict(zip(unique, embed_batches(embedder, unique, None), strict=True))
+    heads = np.array([found[h] for h in headings], dtype=np.float32).reshape(-1, embedder.dim)
+    return np.concatenate([texts, heads])
+
+
 def embed_batches(
     embedder: Embedder, texts: list[str], progress: Progress | None
 ) -> npt.NDArray[np.float32]:
@@ -68,6 +103,37 @@ def build_lexical(sessions: sessionmaker[Session]) -> LexicalIndex:
     return LexicalIndex([r[0] for r in rows], indexed_texts(rows))
 
 
+class PreparedLexical:
+    """The BM25 index as a pickle in the bot's own folder (DATA_DIR/models), per generation."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def read(self, generation: str) -> LexicalIndex | None:
+        path = self.folder / f"bm25-{generation}.pickle"
+        if not path.is_file():
+            return None
+        try:
+            with path.open("rb") as handle:
+                index = pickle.load(handle)  # written by write() below, into DATA_DIR
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            log.warning("the prepared BM25 index could not be read; building it again")
+            return None
+        return index if isinstance(index, LexicalIndex) else None
+
+    def write(self, generation: str, index: LexicalIndex) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for old in self.folder.glob("bm25-*.pickle"):
+                old.unlink(missing_ok=True)
+            partial = self.folder / f"bm25-{generation}.partial"
+            with partial.open("wb") as handle:
+                pickle.dump(index, handle, protocol=5)
+            os.replace(partial, self.folder / f"bm25-{generation}.pickle")
+        except OSError as exc:
+            log.warning("could not keep the BM25 index for the next start: %s", exc)
+
+
 class VectorUpkeep:
     """The vector index against the stored chunks: rebuild, drift, and the once-a-process repair."""
 
@@ -86,7 +152,8 @@ class VectorUpkeep:
         self._index.reset()
         for first in range(0, len(rows), EMBED_BATCH * 4):
             batch = rows[first : first + EMBED_BATCH * 4]
-            self._index.upsert([r[0] for r in batch], self._embedder.embed(indexed_texts(batch)))
+            vectors = chunk_vectors(self._embedder, [(r[2], r[3], r[1]) for r in batch], None)
+            self._index.upsert(vector_ids([r[0] for r in batch]), vectors)
             if progress:
                 progress(first + len(batch), len(rows), "rebuilding")
         self.checked = True
@@ -94,11 +161,12 @@ class VectorUpkeep:
         return len(rows)
 
     def drift(self) -> tuple[set[int], set[int]]:
-        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
+        """(vector ids with no stored chunk, vector ids of stored chunks that are missing)."""
         with self._sessions() as session:
             stored = {row[0] for row in KnowledgeRepo(session).all_chunk_texts()}
+        expected = set(vector_ids(sorted(stored)))
         indexed = set(self._index.ids())
-        return indexed - stored, stored - indexed
+        return indexed - expected, expected - indexed
 
     def ensure(self) -> bool:
         """Once per process, make the index agree with the stored chunks; True if it rebuilt.
@@ -126,7 +194,8 @@ class VectorUpkeep:
             self._index.delete(sorted(orphans))
         if missing:
             log.warning("embedding %d stored chunks that have no vector", len(missing))
+            chunks = {abs(i) for i in missing}
             with self._sessions() as session:
-                rows = [r for r in KnowledgeRepo(session).all_chunk_texts() if r[0] in missing]
-            texts = indexed_texts(rows)
-            self._index.upsert([r[0] for r in rows], embed_batches(self._embedder, texts, None))
+                rows = [r for r in KnowledgeRepo(session).all_chunk_texts() if r[0] in chunks]
+            vectors = chunk_vectors(self._embedder, [(r[2], r[3], r[1]) for r in rows], None)
+            self._index.upsert(vector_ids([r[0] for r in rows]), vectors)

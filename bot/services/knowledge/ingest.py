@@ -39,7 +39,7 @@ from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import VectorIndex
 from bot.retrieval.parsing import FORMATS_SENTENCE, Limits, ParsedDoc, ParseError, check_size
 from bot.retrieval.sandbox import Parser
-from bot.services.knowledge.index import Progress, embed_batches, indexed_text
+from bot.services.knowledge.index import Progress, chunk_vectors, vector_ids
 
 if TYPE_CHECKING:  # numpy loads with the first embedding, after the bot is serving
     import numpy as np
@@ -164,8 +164,8 @@ class Ingester:
             status = SKIPPED if exc.skip else FAILED
             return self._record(source, path, name, data, status, str(exc), digest=digest)
         chunks = chunk_document(parsed, self._chunking)
-        texts = [indexed_text(name, c.section_label, c.text) for c in chunks]
-        vectors = embed_batches(self._embedder, texts, progress)
+        rows_in = [(name, c.section_label, c.text) for c in chunks]
+        vectors = chunk_vectors(self._embedder, rows_in, progress)
         rows = [
             Chunk(
                 ordinal=c.ordinal,
@@ -224,9 +224,9 @@ class Ingester:
             doc.size_bytes = len(data) if size is None else size
             doc.text_chars, doc.chunk_count, doc.updated_at = chars, len(rows), now
             if vectors is not None and new_ids:
-                self._index.upsert(new_ids, vectors)
+                self._index.upsert(vector_ids(new_ids), vectors)
                 crash_point("mid_ingest")  # vectors written, the document not committed yet
-        self._index.delete(old_ids)  # a crash before this leaves orphans: VectorUpkeep.ensure
+        self._index.delete(vector_ids(old_ids))  # a crash before: orphans for VectorUpkeep
         return DocResult(name, status, reason, len(rows))
 
     def _remove_missing(self, root: Path, present: set[str]) -> list[DocResult]:
@@ -239,5 +239,5 @@ class Ingester:
                     ids = repo.chunk_ids(doc.id)
                     repo.delete(doc)
                     removed.append(DocResult(doc.name, REMOVED, None, len(ids)))
-                    self._index.delete(ids)
+                    self._index.delete(vector_ids(ids))
         return removed

@@ -4,6 +4,8 @@
                   indexed, unchanged ones skipped, deleted ones dropped from SQLite and the index
     ingest_file   one upload from Telegram
     search        hybrid (dense + BM25) passages, each with its citation ("price-list.pdf p. 2")
+    lookup        search, and whether the best passages really answer (else: "not in your
+                  documents", with what the documents are about)
     rebuild_index the vectors again from the chunk text in SQLite
 
 SQLite is the source of truth; the vector index and the BM25 index are derived from it. The
@@ -21,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -32,16 +36,33 @@ from bot.db.knowledge import Chunk, Document, KnowledgeRepo
 from bot.errors import UserInputError
 from bot.retrieval.chunking import SECTION_SEPARATOR, ChunkParams
 from bot.retrieval.embedding import Embedder
+from bot.retrieval.excerpt import excerpt
 from bot.retrieval.index import VectorIndex
-from bot.retrieval.lexical import LexicalIndex, trim_heap
+from bot.retrieval.lexical import LexicalIndex, text_language, trim_heap
 from bot.retrieval.parsing import Limits
+from bot.retrieval.relevance import Evidence, Relevance, best_evidence
 from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
-from bot.services.knowledge.index import Progress, VectorUpkeep, build_lexical
+from bot.services.knowledge.index import (
+    PreparedLexical,
+    Progress,
+    VectorUpkeep,
+    build_lexical,
+    indexed_text,
+)
 from bot.services.knowledge.ingest import DocResult, Ingester, IngestReport, clean_name
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1_000
+TOPICS = 6  # documents named when a question is declined
+# Calibrated per embedder (bench/eval_retrieval.py --calibrate, on the held-out set and on
+# --samples): at most 5 % of answerable questions declined on both. Other embedders: never.
+RELEVANCE = {
+    "use-multilingual-v3": Relevance(
+        coverage_weight=0.5, threshold=0.307, cross_threshold=0.1, cross_similarity=0.3
+    ),
+}
+NEVER_DECLINE = Relevance(coverage_weight=0.0, threshold=0.0)
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,17 @@ class Passage:
     page: int | None
     section: str | None
     similarity: float | None  # dense cosine; None when only BM25 found it
+    excerpt: str = ""  # what to show: the sentences around the best match (bot.retrieval.excerpt)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The best passages for a question, and whether they really answer it."""
+
+    passages: list[Passage]  # best first (the nearest ones, even when they don't match)
+    matched: bool  # False: "not in your documents"
+    topics: list[str]  # what the documents are about (their titles, largest first)
+    evidence: Evidence
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,8 @@ class KnowledgeService:
         limits: Limits | None = None,
         chunking: ChunkParams | None = None,
         fusion: Fusion | None = None,
+        relevance: Relevance | None = None,
+        prepared: Path | None = None,
         max_files: int = 10_000,
     ) -> None:
         self._sessions = sessions
@@ -110,8 +144,10 @@ class KnowledgeService:
         )  # fmt: skip
         self._vectors = VectorUpkeep(sessions, index, embedder)
         self._search = HybridSearch(index, embedder, fusion)
+        self.relevance = relevance or RELEVANCE.get(embedder.name, NEVER_DECLINE)
         self._write = threading.RLock()
         self._lexical: LexicalIndex | None = None
+        self._prepared = PreparedLexical(prepared) if prepared else None
 
     # -- ingestion -------------------------------------------------------------------------
 
@@ -125,8 +161,9 @@ class KnowledgeService:
         files, complete = self._ingest.scan(root)
         with self._write:
             self._ensure_vectors()
+            before = self._generation()
             report = self._ingest.folder(root, files, complete, progress)
-            self._refresh_lexical()
+            self._refresh_lexical_if_changed(before)
         log.info("ingested %s: %s", root.name, report.summary)
         return report
 
@@ -135,8 +172,9 @@ class KnowledgeService:
         name = clean_name(name)
         with self._write:
             self._ensure_vectors()
+            before = self._generation()
             result = self._ingest.upload(name, data, progress)
-            self._refresh_lexical()
+            self._refresh_lexical_if_changed(before)
         log.info("upload %s: %s", result.status, result.chunks)
         return result
 
@@ -148,30 +186,73 @@ class KnowledgeService:
         return count
 
     def index_drift(self) -> tuple[set[int], set[int]]:
-        """(vector ids with no stored chunk, stored chunk ids with no vector)."""
+        """(vector ids with no stored chunk, missing vector ids of stored chunks)."""
         return self._vectors.drift()
 
     # -- reading -----------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The k best passages for `query`, each with its citation; [] when nothing is indexed."""
-        query = " ".join(query.split())[:MAX_QUERY_CHARS]
-        if not query:
-            raise UserInputError("Ask me something to look up in your documents.")
+        return self._find(query, k)[0]
+
+    def lookup(self, query: str, k: int = 3) -> Findings:
+        """The k best passages, and whether they answer `query` (the AI-off answer)."""
+        passages, (similarity, typical), lexical = self._find(query, k)
+        query = _clean_query(query)
+        asked = text_language(query)
+        evidence = best_evidence(
+            [
+                Evidence(
+                    lexical.coverage(query, _indexed(p)),
+                    similarity,
+                    typical,
+                    text_language(p.text) == asked,
+                )
+                for p in passages
+            ]
+        )
+        matched = bool(passages) and self.relevance.matches(evidence)
+        return Findings(passages, matched, [] if matched else self.topics(), evidence)
+
+    def topics(self) -> list[str]:
+        """What the documents are about: the largest one of each folder, then the next largest.
+
+        A document is named by its first heading and its file ("Definitions and overview
+        (basic-defs.en.html)"), or by its file when it has no heading.
+        """
+        with self._sessions() as session:
+            docs = [d for d in KnowledgeRepo(session).documents() if d.chunk_count]
+            chosen = _spread(sorted(docs, key=lambda d: (-d.chunk_count, d.name)), TOPICS)
+            heads = session.execute(
+                select(Chunk.document_id, Chunk.section).where(
+                    Chunk.document_id.in_([d.id for d in chosen]), Chunk.ordinal == 0
+                )
+            ).all()
+        first = {doc_id: (section or "").split(SECTION_SEPARATOR)[0] for doc_id, section in heads}
+        return [_topic(d.name, first.get(d.id, "")) for d in chosen]
+
+    def _find(self, query: str, k: int) -> tuple[list[Passage], tuple[float, float], LexicalIndex]:
+        """Passages, (best dense cosine, mean of the dense candidates'), the BM25 index."""
+        query = _clean_query(query)
         lexical = self._lexical_index()
         if not len(lexical):
-            return []
+            return [], (0.0, 0.0), lexical
         if not self._vectors.checked:
             with self._write:
                 self._ensure_vectors()
-        hits = self._search.search(query, lexical, k)
+        hits, similarity, typical = self._search.ranked(query, lexical, k)
         with self._sessions() as session:
             found = KnowledgeRepo(session).chunks_by_id([h.chunk_id for h in hits])
-        return [
-            _passage(found[h.chunk_id][0], found[h.chunk_id][1], h.score, h.similarity)
+
+        def score(sentence: str) -> float:
+            return lexical.coverage(query, sentence)
+
+        passages = [
+            _passage(found[h.chunk_id][0], found[h.chunk_id][1], h.score, h.similarity, score)
             for h in hits
             if h.chunk_id in found  # a vector whose chunk is gone: ignored until a rebuild
         ]
+        return passages, (similarity, typical), lexical
 
     def list_documents(self) -> list[DocStatus]:
         with self._sessions() as session:
@@ -181,7 +262,7 @@ class KnowledgeService:
         with self._sessions() as session:
             repo = KnowledgeRepo(session)
             documents, chunks = len(repo.documents()), repo.count_chunks()
-        return KnowledgeStats(documents, chunks, self._index.count())
+        return KnowledgeStats(documents, chunks, self._index.count() // 2)  # text + heading
 
     def warm_up(self) -> None:
         """Load the model, open the index and build BM25 now rather than on the first question.
@@ -203,6 +284,9 @@ class KnowledgeService:
 
     async def asearch(self, query: str, k: int = 5) -> list[Passage]:
         return await asyncio.to_thread(self.search, query, k)
+
+    async def alookup(self, query: str, k: int = 3) -> Findings:
+        return await asyncio.to_thread(self.lookup, query, k)
 
     async def aingest_file(
         self, name: str, data: bytes, progress: Progress | None = None
@@ -230,6 +314,8 @@ class KnowledgeService:
     def _lexical_index(self) -> LexicalIndex:
         if self._lexical is None:
             with self._write:
+                if self._lexical is None and self._prepared is not None:
+                    self._lexical = self._prepared.read(self._generation())
                 if self._lexical is None:
                     self._refresh_lexical()
         assert self._lexical is not None
@@ -238,9 +324,57 @@ class KnowledgeService:
     def _refresh_lexical(self) -> None:
         self._lexical = build_lexical(self._sessions)
         trim_heap()  # the chunk texts and token lists of the build are garbage by now
+        if self._prepared is not None:
+            self._prepared.write(self._generation(), self._lexical)
+
+    def _refresh_lexical_if_changed(self, before: str) -> None:
+        """Build BM25 again only when chunks came or went (an unchanged folder costs nothing)."""
+        if self._generation() != before:
+            self._refresh_lexical()
+
+    def _generation(self) -> str:
+        """Changes whenever a chunk is added or removed (chunk ids are never reused)."""
+        with self._sessions() as session:
+            count, last = session.execute(select(func.count(Chunk.id), func.max(Chunk.id))).one()
+        return f"{count}-{last or 0}"
 
 
-def _passage(chunk: Chunk, doc: Document, score: float, similarity: float | None) -> Passage:
+def _spread(docs: list[Document], n: int) -> list[Document]:
+    """Up to n documents, the first of each folder before a second of any."""
+    firsts: dict[str, Document] = {}
+    for doc in docs:
+        firsts.setdefault(PurePath(doc.name).parent.as_posix(), doc)
+    chosen = list(firsts.values())[:n]
+    chosen += [d for d in docs if d not in chosen][: n - len(chosen)]
+    return chosen
+
+
+def _topic(name: str, heading: str) -> str:
+    file = PurePath(name).name
+    heading = heading.strip()
+    if not heading or heading == file or heading.startswith("row"):  # a CSV's "rows 1–40"
+        return file
+    return f"{heading} ({file})"
+
+
+def _clean_query(query: str) -> str:
+    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    if not query:
+        raise UserInputError("Ask me something to look up in your documents.")
+    return query
+
+
+def _indexed(passage: Passage) -> str:
+    return indexed_text(passage.document, passage.section, passage.text)
+
+
+def _passage(
+    chunk: Chunk,
+    doc: Document,
+    score: float,
+    similarity: float | None,
+    match: Callable[[str], float],
+) -> Passage:
     return Passage(
         text=chunk.text,
         source=citation(doc.name, chunk.page, chunk.section),
@@ -249,6 +383,7 @@ def _passage(chunk: Chunk, doc: Document, score: float, similarity: float | None
         page=chunk.page,
         section=chunk.section,
         similarity=similarity,
+        excerpt=excerpt(chunk.text, match),
     )
 
 
