@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromadb.api.shared_system_client import SharedSystemClient
 from sqlalchemy import func, select
 
 from bot.db.knowledge import Chunk, Document
@@ -145,6 +146,7 @@ def test_the_index_rebuilds_from_sqlite(service: KnowledgeService, tmp_path: Pat
     assert [p.source for p in service.search("Is there a surcharge for urgent delivery?")] == before
 
     shutil.rmtree(tmp_path / "index")  # the index is lost: a new service rebuilds it on first use
+    SharedSystemClient.clear_system_cache()  # as in a new process: chromadb caches one per path
     fresh = make_service(tmp_path, persistent(tmp_path), SandboxParser())
     assert [p.source for p in fresh.search("Is there a surcharge for urgent delivery?")] == before
     assert fresh.stats().vectors == stored_chunks(fresh)
