@@ -23,7 +23,7 @@ from tests.fakes.botapi import FakeBotAPI
 from tests.terminal_driver import TerminalDriver
 
 OWNER = 424242
-TOKEN = "7000000001:AAHfirst-hour-token-for-the-fake-api-x"
+TOKEN = "4242:first-hour-token-for-the-fake-api"  # shaped like no real token
 TARGET_SECONDS = 180.0
 
 
