@@ -70,7 +70,7 @@ class Router:
         command = self.commands.get(name.lower())
         if command is None:
             return [Reply(f"I don't know /{esc(name[:40])}. Send /help for the list.")]
-        return await self._guard(_call(command.run, args.strip()), f"/{command.name}")
+        return await guarded(_call(command.run, args.strip()), f"/{command.name}")
 
     async def press(self, data: str | None) -> list[Reply]:
         try:
@@ -80,29 +80,30 @@ class Router:
                 raise callbacks.BadCallback()
         except MicrodeskError as exc:
             return [Reply(esc(str(exc)), toast=str(exc))]
-        return await self._guard(_call(run, cb), f"button {cb.action}")
+        return await guarded(_call(run, cb), f"button {cb.action}")
 
     async def text(self, text: str) -> list[Reply]:
         if self._text is None:
             return [Reply("Send /help to see what I can do.")]
-        return await self._guard(self._text(text), "text")
+        return await guarded(self._text(text), "text")
 
     async def forwarded(self, sender: str, text: str) -> list[Reply]:
         """A message the owner forwarded from someone else (a client)."""
         if self._forward is None:
             return await self.text(text)
-        return await self._guard(self._forward(sender, text), "forward")
+        return await guarded(self._forward(sender, text), "forward")
 
-    @staticmethod
-    async def _guard(work: Awaitable[list[Reply]], what: str) -> list[Reply]:
-        try:
-            return await work
-        except MicrodeskError as exc:
-            log.info("%s refused: %s", what, type(exc).__name__)
-            return [Reply(esc(str(exc)), toast=str(exc)[:190])]
-        except Exception:
-            log.exception("%s failed", what)
-            return [Reply(GENERIC_FAILURE, toast=GENERIC_FAILURE)]
+
+async def guarded(work: Awaitable[list[Reply]], what: str) -> list[Reply]:
+    """The replies of `work`; a refusal or a failure becomes one sentence (details to the log)."""
+    try:
+        return await work
+    except MicrodeskError as exc:
+        log.info("%s refused: %s", what, type(exc).__name__)
+        return [Reply(esc(str(exc)), toast=str(exc)[:190])]
+    except Exception:
+        log.exception("%s failed", what)
+        return [Reply(GENERIC_FAILURE, toast=GENERIC_FAILURE)]
 
 
 async def _call(run: Callable[[T], Awaitable[Replies]] | Callable[[T], Replies], arg: T) -> Replies:

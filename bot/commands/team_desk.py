@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 from bot.commands import callbacks
 from bot.commands.render import when
 from bot.commands.reply import Button, Reply, bold, esc
+from bot.commands.router import guarded
 from bot.commands.tasks.handlers import parse_id
 from bot.db.models import Task
 from bot.db.team import Contractor
-from bot.errors import MicrodeskError, UserInputError
+from bot.errors import UserInputError
 from bot.services.tasks import dates
 from bot.services.team.service import NoteFile, due_stamp
 
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 ACTIONS = ("kd", "ks", "kz")
 CARD_ID = re.compile(r"#(\d{1,9})\b")
 MAX_LISTED = 15
-GENERIC = "Something went wrong on my side; nothing was changed. Please try again."
 NOT_HERE = "That isn't something I can do for you here; send /help to see what you can."
 HELP = (
     "You can use:\n"
@@ -110,14 +110,14 @@ class ContractorDesk:
         run = self._commands.get(name.lower())
         if run is None:
             return [Reply(NOT_HERE)]
-        return await self._guard(run(who, args.strip(), msg), f"contractor /{name.lower()}")
+        return await guarded(run(who, args.strip(), msg), f"contractor /{name.lower()}")
 
     async def text(self, who: Contractor, msg: Incoming) -> list[Reply]:
         """Plain text: their time zone when asked, a note when it replies to a task card."""
-        return await self._guard(self._text(who, msg), "contractor text")
+        return await guarded(self._text(who, msg), "contractor text")
 
     async def press(self, who: Contractor, data: str | None, source: str) -> list[Reply]:
-        return await self._guard(self._press(who, data, source), "contractor button")
+        return await guarded(self._press(who, data, source), "contractor button")
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -241,14 +241,3 @@ class ContractorDesk:
             tomorrow = dates.to_local(now, tz).date() + timedelta(days=1)
             return dates.from_local(datetime.combine(tomorrow, time(9, 0)), tz)
         raise callbacks.BadCallback()
-
-    @staticmethod
-    async def _guard(work: Awaitable[list[Reply]], what: str) -> list[Reply]:
-        try:
-            return await work
-        except MicrodeskError as exc:
-            log.info("%s refused: %s", what, type(exc).__name__)
-            return [Reply(esc(str(exc)), toast=str(exc)[:190])]
-        except Exception:
-            log.exception("%s failed", what)
-            return [Reply(GENERIC, toast=GENERIC)]
