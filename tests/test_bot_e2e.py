@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,28 @@ async def test_non_owner_gets_one_refusal_and_nothing_else(
     assert bot.s.tasks.list() == []
     listed = await say(botapi, "/tasks", "No open tasks")  # the owner is still served
     assert listed
+
+
+async def test_what_strangers_wrote_leaves_the_database_after_a_week(
+    bot: TelegramAdapter, botapi: FakeBotAPI, clock: FrozenClock, tmp_path: Path
+) -> None:
+    secret = "my card number is 4111 1111 1111 1111"
+    await say(botapi, secret, "private assistant", user=STRANGER)
+    database = tmp_path / "microdesk.db"
+
+    def kept() -> bool:
+        with sqlite3.connect(database) as db:  # the raw update's JSON, as the inbox stores it
+            return bool(
+                db.execute("SELECT 1 FROM inbox WHERE payload LIKE '%4111 1111%'").fetchall()
+            )
+
+    await say(botapi, "/tasks", "No open tasks")
+    assert kept()  # handled, kept a week: it drops a second copy Telegram may send
+    clock.advance(timedelta(days=8))
+    await say(botapi, "/tasks", "No open tasks")
+    assert await botapi.wait_for(lambda: not kept())
+    with sqlite3.connect(database) as db:  # the newest update stays: the poller's offset
+        assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 1
 
 
 async def test_stranger_button_press_is_refused(bot: TelegramAdapter, botapi: FakeBotAPI) -> None:

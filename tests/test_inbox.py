@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.app import Services
+from bot.clock import FrozenClock
 from bot.db.base import Base
 from bot.db.engine import make_engine, relaxed_engine
-from bot.db.inbox import InboxUpdate
+from bot.db.inbox import InboxUpdate, UpdateEffect
 from bot.llm.completion import Usage
 from bot.services.inbox import CURRENT_UPDATE
 
@@ -134,6 +136,40 @@ def test_recovery_goes_by_effect_rows_not_by_status(services: Services) -> None:
     inbox.recover()
     assert statuses(services) == {1: "done"}
     assert inbox.take() == []
+
+
+def test_updates_done_over_a_week_ago_are_pruned_but_never_the_highest(
+    services: Services, clock: FrozenClock
+) -> None:
+    inbox = services.inbox
+    inbox.store([update(1), update(2), update(3)])
+    inbox.take()
+    add_task_as(services, 2, "Effect of update two tomorrow")
+    for update_id in (1, 2, 3):
+        inbox.finish(update_id)
+    clock.advance(timedelta(days=6))
+    assert inbox.prune() == 0  # a week is kept
+    clock.advance(timedelta(days=2))
+    assert inbox.prune() == 2  # 1 and 2 with its effect row; 3, the highest id, stays
+    assert statuses(services) == {3: "done"}
+    with services.sessions() as session:
+        assert session.scalars(select(UpdateEffect.update_id)).all() == []
+    assert inbox.next_offset() == 4
+    inbox.store([update(4)])
+    clock.advance(timedelta(days=8))
+    assert inbox.prune() == 1  # 3 goes; 4, not done, stays
+    assert statuses(services) == {4: "new"}
+    assert inbox.next_offset() == 5
+
+
+def test_pruning_is_due_once_a_day(services: Services, clock: FrozenClock) -> None:
+    inbox = services.inbox
+    assert inbox.prune_due()
+    inbox.prune()
+    clock.advance(timedelta(hours=23))
+    assert not inbox.prune_due()
+    clock.advance(timedelta(hours=1))
+    assert inbox.prune_due()
 
 
 def test_llm_usage_alone_is_not_an_effect(services: Services) -> None:

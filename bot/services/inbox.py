@@ -39,6 +39,11 @@ Power cut: if the batch's store was lost, no update of it had finished (each fin
 synced the disk after the store) and none was confirmed, so Telegram sends the batch again; a
 reply already sent for an update that changed nothing is sent again, as at ``after_handler``.
 Otherwise recovery proceeds as after a kill.
+
+Kept a week, not forever. An update holds what someone wrote, strangers' messages included;
+once it is done it is needed only to drop a second copy, and Telegram keeps an update for 24
+hours at most. :meth:`Inbox.prune` deletes updates done more than :data:`KEEP` ago, with their
+effect rows, but never the highest id (the poller's next offset is one past it).
 """
 
 from __future__ import annotations
@@ -47,16 +52,18 @@ import contextvars
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Result, bindparam, event, func, insert, select, update
+from sqlalchemy import Engine, Result, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from bot.clock import Clock
 from bot.db.base import is_effect
 from bot.db.inbox import DONE, HANDLING, NEW, InboxUpdate, UpdateEffect
 
+KEEP = timedelta(days=7)  # how long a handled update is kept (Telegram resends within 24 h)
+PRUNE_EVERY = timedelta(days=1)
 CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "microdesk_current_update", default=None
 )
@@ -146,6 +153,7 @@ class Inbox:
         self._engine = engine
         self._relaxed = relaxed
         self._clock = clock
+        self._pruned_at: datetime | None = None
         track_effects(sessions)
 
     def close(self) -> None:
@@ -217,6 +225,29 @@ class Inbox:
                 return
         with self._engine.begin() as conn:
             conn.execute(_DONE, done)
+
+    def prune_due(self) -> bool:
+        """True when :meth:`prune` has not run in this process for a day."""
+        return self._pruned_at is None or self._clock.now() - self._pruned_at >= PRUNE_EVERY
+
+    def prune(self) -> int:
+        """Delete updates done more than :data:`KEEP` ago and their effect rows (never the
+        highest id: it is the poller's offset); how many updates went."""
+        now = self._clock.now()
+        self._pruned_at = now
+        highest = select(func.max(InboxUpdate.update_id)).scalar_subquery()
+        old = select(InboxUpdate.update_id).where(
+            InboxUpdate.status == DONE,
+            InboxUpdate.handled_at < now - KEEP,
+            InboxUpdate.update_id < highest,
+        )
+        with self._engine.begin() as conn:
+            ids = list(conn.scalars(old))
+            for start in range(0, len(ids), 500):  # SQLite caps a statement's parameters
+                chunk = ids[start : start + 500]
+                conn.execute(delete(UpdateEffect).where(UpdateEffect.update_id.in_(chunk)))
+                conn.execute(delete(InboxUpdate).where(InboxUpdate.update_id.in_(chunk)))
+        return len(ids)
 
 
 def _row(item: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -55,7 +55,9 @@ class InboxWorker:
                         return  # the rest stay taken: the next start runs them (recover)
                     await self._handle(pending, known.pop(pending.update_id, None))
                 if len(taken) < BATCH:  # that was all; no need to ask again
-                    return
+                    break
+            if not self.stopping and self.inbox.prune_due():  # once a day: a week is kept
+                await asyncio.to_thread(self.inbox.prune)
 
     async def _handle(self, pending: Pending, update: Update | None) -> None:
         update_id = pending.update_id
