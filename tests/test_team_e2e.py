@@ -90,9 +90,12 @@ async def test_stranger_reused_expired_forged_and_revoked_all_get_the_one_refusa
     assert [m["text"] for m in botapi.bot_messages(TOM)] == [REFUSAL] * 4
     assert [m["text"] for m in botapi.bot_messages(STRANGER)] == [REFUSAL] * 2
     # revoked: at once, the same refusal
+    menu = {"type": "chat", "chat_id": MARIA}
+    assert botapi.my_commands(menu)
     await say(botapi, OWNER, "/revoke @maria", "no longer has access")
     await say(botapi, MARIA, "/tasks", REFUSAL)
     assert contractors(tmp_path) == [("maria", MARIA, "revoked")]
+    assert botapi.my_commands(menu) == []  # her menu is gone with her access
     await say(botapi, MARIA, f"/start {token}", REFUSAL)
     audit = await say(botapi, OWNER, "/audit", "revoked")
     assert "@maria" in audit["text"]

@@ -9,6 +9,7 @@ reused, expired or forged token goes on to the guard's one refusal, with nothing
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -51,6 +52,8 @@ class TeamHandlers:
         if member is None:
             if await self._joined(update, context, user.id):
                 raise ApplicationHandlerStop
+            if await asyncio.to_thread(self.s.team.was_revoked, user.id):
+                await self._unmenu(context, chat.id)  # their menu offered what they lost
             return  # the guard refuses: a stranger, revoked, or a bad token all alike
         try:
             await self._serve(member, update, context)
@@ -140,6 +143,14 @@ class TeamHandlers:
             await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
         except Exception:  # a menu is a nicety: joining does not depend on it
             log.warning("could not set a contractor's command menu", exc_info=True)
+
+    @staticmethod
+    async def _unmenu(context: Ctx, chat_id: int) -> None:
+        """A revoked contractor's chat goes back to no command menu."""
+        try:
+            await context.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        except Exception:
+            log.warning("could not clear a revoked contractor's command menu", exc_info=True)
 
 
 def _attachment(message: Message) -> tuple[str, str, int] | None:

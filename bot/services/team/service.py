@@ -248,6 +248,15 @@ class TeamService:
                 )
             ).first()
 
+    def was_revoked(self, user_id: int) -> bool:
+        """This Telegram user was a contractor whose access the owner ended (and not since
+        re-joined)."""
+        with self._sessions() as session:
+            statuses = set(
+                session.scalars(select(Contractor.status).where(Contractor.tg_user_id == user_id))
+            )
+        return REVOKED in statuses and ACTIVE not in statuses
+
     def accept(self, token: str, user_id: int) -> Contractor | None:
         """Whoever opens a valid invite becomes its contractor; None (and nothing stored) for a
         stranger, a reused, expired or forged token, or the owner."""
