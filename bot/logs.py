@@ -14,6 +14,11 @@ _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
 REDACTED = "[redacted]"
 
 
+def redact_token_shapes(text: str) -> str:
+    """`text` with anything shaped like a Telegram bot token replaced."""
+    return _TOKEN_SHAPE.sub(REDACTED, text)
+
+
 class RedactingFilter(logging.Filter):
     """Replace secrets (and anything shaped like a bot token) in the formatted message."""
 
@@ -24,7 +29,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return _TOKEN_SHAPE.sub(REDACTED, text)
+        return redact_token_shapes(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -40,7 +41,37 @@ def make_settings(data_dir: Path, **overrides: str) -> Settings:
         "KNOWLEDGE_DIR": str(data_dir / "knowledge"),
     }
     values.update(overrides)
-    return load_settings(values)
+    settings = load_settings(values)
+    _share_search_model(settings.DATA_DIR)
+    return settings
+
+
+_search_model: Path | None = None  # the search model prepared by a test of this process
+
+
+def _share_search_model(data_dir: Path) -> None:
+    """Link DATA_DIR/models to the search model an earlier test of this process prepared.
+
+    Preparing it (reading the weights and the tokenizer, then pickling them into DATA_DIR/models)
+    takes ~2 s of CPU and writes 80 MB, in every test that embeds a text; reading the prepared
+    file, as every start of microdesk after the first does, takes a fraction of that. Until one
+    exists, each test's own file is the candidate: the first test that embeds prepares it. The
+    link is only ever read: the embedder replaces a missing or unreadable file, never writes
+    through it. A DATA_DIR that is not a folder (or cannot be made one) gets no link.
+    """
+    global _search_model
+    from bot.retrieval.multilingual import UseEmbedder
+
+    own = UseEmbedder(prepared=data_dir / "models")._prepared_file()
+    if own is None or own.exists() or own.is_symlink():
+        return
+    if _search_model is None or not _search_model.is_file():
+        _search_model = own
+        return
+    if data_dir.is_dir() or (not data_dir.exists() and data_dir.parent.is_dir()):
+        with contextlib.suppress(OSError):
+            own.parent.mkdir(parents=True, exist_ok=True)
+            own.symlink_to(_search_model)
 
 
 @pytest.fixture

@@ -13,12 +13,16 @@ Where the server comes from, first that works:
    as the ``postgres`` user (PostgreSQL refuses to run as root).
 3. With ``CI`` set: ``apt-get install postgresql`` first (as root), then 2.
 
+"The session" is one test process: each pytest-xdist worker has its own cluster (or, with 1.,
+its own database, named by its process id).
+
 Otherwise the PostgreSQL variants skip and say why; with ``CI`` set they fail instead, so CI
 never passes by skipping them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import logging
 import os
@@ -134,16 +138,25 @@ def _reachable(url: str) -> Server:
 
 def _binaries(ci: bool) -> Path:
     """The newest Debian PostgreSQL bin folder, installing the package first on CI."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+    found = _initdb_found()
     if not found and ci:
-        _apt_install()
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+        # the pytest-xdist workers each get here: one installs while the others wait for it
+        with open(Path(tempfile.gettempdir()) / "microdesk-pg-install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = _initdb_found()
+            if not found:
+                _apt_install()
+                found = _initdb_found()
     if not found:
         raise Unavailable(
             "no server binaries (apt-get install postgresql), CI is not set, "
             f"and {URL_ENV} names no server"
         )
     return Path(found[-1]).parent
+
+
+def _initdb_found() -> list[str]:
+    return sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
 
 
 def _version(path: str) -> int:

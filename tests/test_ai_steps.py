@@ -283,10 +283,12 @@ async def test_a_forwarded_message_is_drafted_in_the_background_and_the_chat_goe
 ) -> None:
     gate = asyncio.Event()
     llm_api.script(Reply.held(gate, "Hi Anna, the workshop costs 40 € per hour.\nSources: [1]"))
-    count = len(botapi.bot_messages(OWNER))
+    count, asked = len(botapi.bot_messages(OWNER)), len(llm_api.requests)
     sender = {"id": 5555, "first_name": "Anna", "last_name": "Client"}
     botapi.send_message("How much is the workshop?", user_id=OWNER, forward_from=sender)
     await botapi.wait_for_message(OWNER, "Drafting a reply to", after=count)
+    # the draft reads the documents first: under load, the model hears of it only later
+    await botapi.wait_for(lambda: len(llm_api.requests) > asked, timeout=10, what="the draft")
     listed = await ask(botapi, "/tasks")  # answered while the draft waits for the model
     assert "No open tasks" in listed[0]["text"]
     assert llm_api.requests[-1]["max_tokens"] <= 512

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from bot.app import build_services
 from bot.config import Settings, load_settings
-from bot.console.doctor import Check, run_checks
+from bot.console.doctor import Check, run_checks, scrub
 from tests.conftest import TOKEN, make_settings
 from tests.fakes.botapi import FakeBotAPI
 
@@ -247,6 +247,27 @@ async def test_url_settings_are_judged(
     found = await check(loader(tmp_path, good, **{name: value, "WEBHOOK_SECRET": "x"}))
     assert name in failing(found) and verdict in found[name].detail
     assert "123:abc" not in found[name].detail or name != "TELEGRAM_API_BASE_URL"
+
+
+async def test_a_token_pasted_into_the_telegram_root_is_never_shown(
+    tmp_path: Path, good: dict[str, str]
+) -> None:
+    port = closed_port_url().split(":")[2].split("/")[0]
+    pasted = "7123456789:AAHxyzzyTokenThatIsNotTheConfiguredOne"
+    for path in (f"/bot{pasted}/", f"/tg/{pasted[:4]}-short-{pasted[-9:]}/"):
+        root = f"http://127.0.0.1:{port}{path}"
+        found = await check(loader(tmp_path, good, TELEGRAM_API_BASE_URL=root))
+        detail = found["Telegram token"].detail
+        assert detail.startswith(f"cannot reach http://127.0.0.1:{port} (")
+        shown = " ".join(f"{c.detail} {c.fix}" for c in found.values())
+        assert "xyzzy" not in shown and "-short-" not in shown and "7123" not in shown
+
+
+async def test_doctor_output_is_scrubbed_of_anything_token_shaped() -> None:
+    stray = "7123456789:AAHstrayTokenFromSomewhereElse_0123456789"
+    [cleaned] = scrub([Check("webhook", False, f"Telegram said: {stray} failed", stray)], [])
+    assert stray not in cleaned.detail + cleaned.fix
+    assert cleaned.detail == "Telegram said: [redacted] failed"
 
 
 async def test_no_token_and_no_ai_are_skipped_not_failed(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from bot.console.doctor import check_knowledge_share
 from bot.errors import SettingsError
 from tests.backup_helpers import fingerprint
 from tests.conftest import make_settings
-from tests.webdav_server import WebDAVServer, webdav_server
+from tests.webdav_server import WebDAVServer, free_port, webdav_server
 
 PASSWORD = "share-secret-pw"
 
@@ -144,6 +144,24 @@ def test_a_wrong_password_is_one_sentence_naming_the_settings(
     services.close()
     doctor = check_knowledge_share(settings)
     assert not doctor.ok and "KNOWLEDGE_PASSWORD" in doctor.detail
+
+
+def test_a_wrong_folder_is_told_apart_from_a_share_that_is_down(
+    tmp_path: Path, share: WebDAVServer
+) -> None:
+    def doctor(url: str) -> str:
+        values = {"KNOWLEDGE_USERNAME": "owner", "KNOWLEDGE_PASSWORD": PASSWORD}
+        found = check_knowledge_share(make_settings(tmp_path / "d", KNOWLEDGE_URL=url, **values))
+        assert not found.ok
+        return found.detail
+
+    missing = f"{share.url}/no-such-folder"
+    assert (
+        doctor(missing)
+        == f"The document share {missing} (KNOWLEDGE_URL) could not be read (HTTP 404)."
+    )
+    down = f"http://127.0.0.1:{free_port()}/dav"
+    assert doctor(down) == f"The document share {down} (KNOWLEDGE_URL) cannot be reached."
 
 
 def test_doctor_lists_a_good_share_and_a_bad_poll_is_refused(

@@ -2,7 +2,9 @@
 
 Checks never change anything (no migration, no file left behind) and never put a secret in a
 result: the Telegram token travels in the getMe URL, so neither URLs nor library error messages
-are ever shown, and every result is scrubbed of the configured secrets before it is returned.
+are ever shown (the Telegram root only as scheme, host and port: a path pasted there can hold a
+token), and every result is scrubbed of the configured secrets, and of anything shaped like a
+bot token, before it is returned.
 Network checks time out after :data:`TIMEOUT` seconds.
 """
 
@@ -32,10 +34,10 @@ from bot.errors import MicrodeskError, SettingsError
 from bot.llm.completion import Usage
 from bot.llm.errors import LLMBadResponse, LLMDisabled, LLMError, LLMTimeout
 from bot.llm.usage import UsageReport
+from bot.logs import REDACTED, redact_token_shapes
 
 TIMEOUT = 5.0
 MIN_FREE_BYTES = 500 * 1024 * 1024
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def scrub(checks: Iterable[Check], secrets: list[str]) -> list[Check]:
     def clean(value: str) -> str:
         for secret in sorted(secrets, key=len, reverse=True):
             value = value.replace(secret, REDACTED)
-        return value
+        return redact_token_shapes(value)  # a token that is not the configured one, too
 
     return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
 
@@ -139,8 +141,7 @@ def judge_url(name: str, value: str) -> Check:
     if " " in value:
         return failed(name, f"{shown} contains a space", f"remove the space from {name}")
     if name == "TELEGRAM_API_BASE_URL" and "/bot" in parts.path:
-        root = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        fix = f"set {name} to the server's root only: {root}"
+        fix = f"set {name} to the server's root only: {_origin(value)}"
         return failed(name, "includes the /bot… part of a method's address (and the token)", fix)
     if name == "WEBHOOK_URL":
         return _judge_webhook(parts, shown)
@@ -421,7 +422,7 @@ async def check_telegram(settings: Settings, transport: httpx.AsyncBaseTransport
         response = await _bot_api(settings, "getMe", transport)
     except httpx.HTTPError as exc:
         fix = "check the internet connection, or TELEGRAM_API_BASE_URL"
-        return failed(name, f"cannot reach {_without_credentials(root)} ({_why(exc)})", fix)
+        return failed(name, f"cannot reach {_origin(root)} ({_why(exc)})", fix)
     return _get_me_check(response)
 
 
@@ -557,6 +558,12 @@ def _why(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "connection refused or host unknown"
     return type(exc).__name__
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port only: a path pasted into TELEGRAM_API_BASE_URL can hold the token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
 
 def _without_credentials(url: str) -> str:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-from webdav4.client import Client, ClientError
+from webdav4.client import Client
 
 from bot.config import Settings
 from bot.errors import MicrodeskError
 from bot.services.backup.archive import fsync_dir, fsync_file
+from bot.services.webdav import WebDAVErrors
 
 log = logging.getLogger(__name__)
 PARTIAL = ".partial"
@@ -155,42 +155,6 @@ class WebDAVTarget:
         with self._errors(f"would not let me delete {name}"):
             self._client.remove(name)
 
-    def _errors(self, what: str) -> _WebDAVErrors:
-        return _WebDAVErrors(self.url, what)
-
-
-class _WebDAVErrors:
-    """Turn webdav4 / httpx failures into one sentence naming BACKUP_TARGET."""
-
-    def __init__(self, url: str, what: str) -> None:
-        self.url, self.what = url, what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if exc is None or not isinstance(exc, ClientError | httpx.HTTPError | OSError):
-            return None
-        log.warning("backup target: %s", type(exc).__name__)
-        status = _status(exc)
-        if status in (401, 403):
-            reason = "refused the user name or password (BACKUP_USERNAME / BACKUP_PASSWORD)"
-        elif isinstance(exc, httpx.TransportError | OSError) and status is None:
-            reason = "cannot be reached"
-        else:
-            reason = self.what + (f" (HTTP {status})" if status else "")
-        raise TargetError(f"The backup target {self.url} (BACKUP_TARGET) {reason}.") from exc
-
-
-def _status(exc: BaseException) -> int | None:
-    while exc is not None:
-        response = getattr(exc, "response", None)
-        if isinstance(response, httpx.Response):
-            return response.status_code
-        code = getattr(exc, "status_code", None)
-        if isinstance(code, int):
-            return code
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return None
+    def _errors(self, what: str) -> WebDAVErrors:
+        subject = f"The backup target {self.url} (BACKUP_TARGET)"
+        return WebDAVErrors(TargetError, subject, "BACKUP_USERNAME / BACKUP_PASSWORD", what)

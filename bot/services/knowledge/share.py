@@ -26,19 +26,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-from webdav4.client import Client, ClientError
+from webdav4.client import Client
 
 from bot.config import Settings
 from bot.errors import MicrodeskError
 from bot.services.knowledge.ingest import IngestReport
 from bot.services.knowledge.service import KnowledgeService
+from bot.services.webdav import WebDAVErrors
 
 log = logging.getLogger(__name__)
 MIRROR = "knowledge-share"
 TAGS = ".tags.json"
 STAGING = ".incoming"
 TIMEOUT = 30.0
+_LOGINS = "KNOWLEDGE_USERNAME / KNOWLEDGE_PASSWORD"
 
 
 class ShareError(MicrodeskError):
@@ -141,8 +142,9 @@ class ShareSync:
     def _has(self, path: str) -> bool:
         return (self.mirror / path).is_file()
 
-    def _errors(self) -> _ShareErrors:
-        return _ShareErrors(self.url)
+    def _errors(self) -> WebDAVErrors:
+        subject = f"The document share {self.url} (KNOWLEDGE_URL)"
+        return WebDAVErrors(ShareError, subject, _LOGINS, "could not be read")
 
     def probe(self) -> int:
         """How many files the share holds (doctor: reachable and signed in)."""
@@ -157,8 +159,7 @@ class ShareSync:
         self.next_round = time.monotonic() + self.every
         try:
             await asyncio.to_thread(self.sync)
-        except ShareError as exc:
-            log.warning("knowledge share: %s", type(exc.__cause__).__name__)
+        except ShareError as exc:  # logged where it was raised (bot.services.webdav)
             if self._told:
                 return None
             self._told = True
@@ -172,28 +173,3 @@ def _tag(entry: dict[str, Any]) -> str:
     if etag:
         return str(etag)
     return f"{entry.get('modified')}|{entry.get('content_length')}"
-
-
-class _ShareErrors:
-    """webdav4 / httpx failures as one sentence naming KNOWLEDGE_URL (no credentials in it)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if exc is None or not isinstance(exc, ClientError | httpx.HTTPError | OSError):
-            return None
-        response = getattr(exc, "response", None)
-        status = response.status_code if isinstance(response, httpx.Response) else None
-        if status in (401, 403):
-            why = "refused the user name or password (KNOWLEDGE_USERNAME / KNOWLEDGE_PASSWORD)"
-        elif status is None:
-            why = "cannot be reached"
-        else:
-            why = f"answered HTTP {status}"
-        raise ShareError(f"The document share {self.url} (KNOWLEDGE_URL) {why}.") from exc
