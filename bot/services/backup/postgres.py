@@ -77,7 +77,8 @@ class Postgres:
         query.setdefault("connect_timeout", "10")
         if passfile is not None:
             query["passfile"] = str(passfile)
-        plain = self.url.set(drivername="postgresql", password=None, query=query)
+        u = self.url  # URL.set() cannot unset the password: make a new one without it
+        plain = URL.create("postgresql", u.username, None, u.host, u.port, u.database, query)
         return plain.render_as_string(hide_password=False)
 
     def scrub(self, value: str) -> str:
