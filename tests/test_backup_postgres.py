@@ -27,9 +27,10 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.console.backup import restore_command
 from bot.console.doctor import check_pg_dump
-from bot.errors import MicrodeskError
+from bot.errors import MicrodeskError, UserInputError
 from bot.services.backup.postgres import Postgres, explain
 from bot.services.backup.postgres_load import trial_restore
+from bot.services.backup.restore import restore_backup
 from tests.conftest import OWNER, make_settings, running
 from tests.fakes.botapi import FakeBotAPI
 from tests.pg import EMPTY_SCHEMA, TEST_DB, Server
@@ -144,6 +145,10 @@ async def test_backup_through_the_bot_restores_after_changes(
     assert '"engine": "postgresql"' in manifest and '"tasks": 2' in manifest
     assert PASSWORD.encode() not in everything and ROLE not in manifest
     assert any("pg_dump" in line for line in argv_seen)
+    elsewhere = make_settings(tmp_path / "sqlite")  # not into SQLite: one sentence, nothing made
+    with pytest.raises(UserInputError, match="holds a postgresql database, but DATABASE_URL is"):
+        restore_backup(archive, elsewhere)
+    assert not (elsewhere.DATA_DIR / "microdesk.db").exists()
     with zipfile.ZipFile(archive) as opened:  # a trial restore that finds other rows is refused
         dumped = Path(opened.extract("microdesk.pgdump", tmp_path))
     with pytest.raises(MicrodeskError, match="does not hold the rows"):

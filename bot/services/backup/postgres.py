@@ -49,6 +49,7 @@ SIGN_IN = "{tool} could not sign in to PostgreSQL: check the user and password i
 REACH = "{tool} could not reach the PostgreSQL server: is it running, and is DATABASE_URL right?"
 CONNECT = "I could not connect to the PostgreSQL database (DATABASE_URL): {why}."
 REDACTED = "[redacted]"
+CONNECT_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,13 @@ class Postgres:
 
     def engine(self, *, autocommit: bool = False) -> Engine:
         level = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-        return create_engine(self.url, poolclass=NullPool, **level)
+        timeout = {"connect_timeout": CONNECT_TIMEOUT}
+        return create_engine(self.url, poolclass=NullPool, connect_args=timeout, **level)
 
     def conninfo(self, passfile: Path | None) -> str:
         """A libpq URI without the password (it is in `passfile`)."""
         query = dict(self.url.query)
-        query.setdefault("connect_timeout", "10")
+        query.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
         if passfile is not None:
             query["passfile"] = str(passfile)
         u = self.url  # URL.set() cannot unset the password: make a new one without it
@@ -132,8 +134,12 @@ def run(name: str, args: Sequence[str], pg: Postgres | None = None) -> str:
     if done.returncode == 0:
         return done.stdout
     problem = pg.scrub(done.stderr) if pg else done.stderr
-    log.warning("%s failed (exit %d): %s", name, done.returncode, problem.strip()[-2000:])
+    errors = [line for line in problem.splitlines() if ERROR_LINE.search(line)]  # no CONTEXT:
+    log.warning("%s failed (exit %d): %s", name, done.returncode, " | ".join(errors)[:2000])
     raise MicrodeskError(explain(name, problem))
+
+
+ERROR_LINE = re.compile(r"\b(?:error|fatal)\b:", re.IGNORECASE)  # CONTEXT / DETAIL may hold rows
 
 
 @contextmanager
