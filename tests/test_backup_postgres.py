@@ -274,6 +274,8 @@ def test_a_server_newer_than_pg_dump_gets_one_sentence(pg_url: str) -> None:
         "The PostgreSQL server is version 17 but pg_dump is version 15, which cannot back it "
         "up; install the PostgreSQL 17 client tools (Debian: postgresql-client-17)."
     )
+    newer = "pg_restore: error: unsupported version (1.99) in file header\n"
+    assert explain("pg_restore", newer).startswith("This backup was made by a newer pg_dump")
     said = Postgres.of(pg_url).scrub(f"could not connect: {pg_url} ({PASSWORD})")
     assert ROLE in said and TEST_DB in said
     no_password_in(said, Postgres.of(pg_url).conninfo(None), str(Postgres.of(pg_url)))

@@ -45,6 +45,10 @@ MISMATCH = (
     "The PostgreSQL server is version {server} but {tool} is version {client}, which cannot "
     "back it up; install the PostgreSQL {server} client tools (Debian: postgresql-client-{server})."
 )
+NEWER_DUMP = (
+    "This backup was made by a newer pg_dump than this {tool}; install the PostgreSQL client "
+    "tools of your server's version (Debian: postgresql-client-NN)."
+)
 SIGN_IN = "{tool} could not sign in to PostgreSQL: check the user and password in DATABASE_URL."
 REACH = "{tool} could not reach the PostgreSQL server: is it running, and is DATABASE_URL right?"
 CONNECT = "I could not connect to the PostgreSQL database (DATABASE_URL): {why}."
@@ -74,14 +78,16 @@ class Postgres:
         return create_engine(self.url, poolclass=NullPool, connect_args=timeout, **level)
 
     def conninfo(self, passfile: Path | None) -> str:
-        """A libpq URI without the password (it is in `passfile`)."""
-        query = dict(self.url.query)
-        query.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
+        """libpq's ``key='value' …`` form, without the password (it is in `passfile`); the URL's
+        query (``sslmode``, ``host`` of a socket folder, ``options`` …) is libpq's already."""
+        u = self.url
+        params: dict[str, object] = {"host": u.host, "port": u.port, "dbname": u.database}
+        params["user"] = u.username
+        params.update({k: v if isinstance(v, str) else ",".join(v) for k, v in u.query.items()})
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
         if passfile is not None:
-            query["passfile"] = str(passfile)
-        u = self.url  # URL.set() cannot unset the password: make a new one without it
-        plain = URL.create("postgresql", u.username, None, u.host, u.port, u.database, query)
-        return plain.render_as_string(hide_password=False)
+            params["passfile"] = passfile
+        return " ".join(f"{k}={_quoted(v)}" for k, v in params.items() if v not in (None, ""))
 
     def scrub(self, value: str) -> str:
         """`value` without the password, and without the user:password part of any URL."""
@@ -91,6 +97,11 @@ class Postgres:
             for form in sorted({str(secret), quote(str(secret)), quote_plus(str(secret))}):
                 value = value.replace(form, REDACTED)
         return value
+
+
+def _quoted(value: object) -> str:
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,8 @@ def explain(name: str, stderr: str) -> str:
     mismatch = re.search(r"server version: (\d+)[^;\n]*; \S+ version: (\d+)", stderr)
     if "version mismatch" in stderr and mismatch:
         return MISMATCH.format(server=mismatch[1], client=mismatch[2], tool=name)
+    if "unsupported version" in stderr and "file header" in stderr:
+        return NEWER_DUMP.format(tool=name)
     if "password authentication failed" in stderr or "no password supplied" in stderr:
         return SIGN_IN.format(tool=name)
     if "could not connect" in stderr or re.search(r"connection to server .* failed", stderr):
