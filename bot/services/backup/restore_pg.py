@@ -47,9 +47,10 @@ EMPTY = "This backup is damaged: its PostgreSQL dump has no microdesk schema."
 def before_restore_name(settings: Settings) -> str:
     """What the current database is kept as by a restore; for PostgreSQL, one sentence when a
     client tool the restore needs is missing."""
-    if DataPaths.of(settings).postgres is None:
-        return f"microdesk.db{SQLITE_BEFORE}"
-    tool("pg_restore"), tool("psql"), tool("pg_dump")
+    paths = DataPaths.of(settings)
+    if paths.postgres is None:
+        return paths.database.name + SQLITE_BEFORE
+    _tools()
     return BEFORE
 
 
@@ -60,7 +61,7 @@ def restore_postgres(
     paths = DataPaths.of(settings)
     assert paths.postgres is not None
     pg = Postgres.of(paths.postgres)
-    tool("pg_restore"), tool("psql"), tool("pg_dump")
+    _tools()
     if not archive.is_file():
         raise UserInputError("There is no backup file at that path.")
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,12 @@ def restore_postgres(
             shutil.rmtree(staging, ignore_errors=True)
     log.info("restored a PostgreSQL backup of schema %s", manifest.schema_revision)
     return RestoreResult(manifest, previous, notes)
+
+
+def _tools() -> None:
+    """A restore reads the dump (pg_restore), runs it (psql) and keeps the old data (pg_dump)."""
+    for name in ("pg_restore", "psql", "pg_dump"):
+        tool(name)
 
 
 def _check(engine: str, revision: str) -> None:

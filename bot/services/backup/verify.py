@@ -93,7 +93,7 @@ def verify_on_target(
     try:
         manifest = unpack(archive, restored)
         if manifest.engine == POSTGRES:
-            return _postgres_checks(pg, restored / PG_DUMP, rows, work)
+            return _postgres_checks(pg, restored / PG_DUMP, manifest.rows, rows, work)
     except MicrodeskError as exc:
         raise VerifyError(READ_BACK.format(where=where, what=str(exc).rstrip("."))) from exc
     if not integrity_ok(restored / DB_NAME):
@@ -103,8 +103,12 @@ def verify_on_target(
     return SQLITE_CHECKS
 
 
-def _postgres_checks(pg: Postgres | None, dump: Path, rows: dict[str, int], work: Path) -> str:
+def _postgres_checks(
+    pg: Postgres | None, dump: Path, listed: dict[str, int] | None, rows: dict[str, int], work: Path
+) -> str:
     if pg is None:
         raise MicrodeskError("a PostgreSQL dump needs a PostgreSQL database to restore into")
+    if listed != rows:
+        raise MicrodeskError("its manifest does not list the rows that were backed up")
     check_dump(dump)
     return PG_TRIAL if trial_restore(pg, dump, rows, work) else PG_LIST
