@@ -7,10 +7,10 @@
     tools_ready(pg)                   for ``doctor``: the tools are there and not older than the
                                       server
 
-The password never reaches argv, a log line, a message or the archive: libpq gets a URI without
-it (``--dbname``) plus ``passfile=`` naming a 0600 file in a private temp folder, deleted after
-the call. What a tool writes on stderr is scrubbed before it is logged or shown. Reading a
-dump back (a check, a trial restore, a restore) is :mod:`bot.services.backup.postgres_load`.
+The password never reaches argv, a log line, a message or the archive: libpq gets a connection
+string without it (``--dbname``) whose ``passfile`` names a 0600 file in a private temp folder,
+deleted after the call. What a tool writes on stderr is scrubbed before it is logged or shown.
+Reading a dump back (a check, a trial restore, a restore): :mod:`bot.services.backup.postgres_load`.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ class Postgres:
         value = re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1@", value)
         secret = self.url.password
         if secret:
-            for form in sorted({str(secret), quote(str(secret)), quote_plus(str(secret))}):
+            forms = {str(secret), quote(str(secret)), quote_plus(str(secret))}
+            for form in sorted(forms, key=len, reverse=True):
                 value = value.replace(form, REDACTED)
         return value
 
@@ -137,25 +138,22 @@ def _passfile(pg: Postgres) -> Iterator[Path | None]:
 
 def run(name: str, args: Sequence[str], pg: Postgres | None = None) -> str:
     """Run a client tool (never prompting for a password); its output, or one sentence."""
-    argv = [tool(name), "--no-password", *args] if pg else [tool(name), *args]
-    with _passfile(pg) if pg else _no_passfile() as passfile:
-        if pg is not None:
-            argv.append(f"--dbname={pg.conninfo(passfile)}")
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    program = tool(name)
+    if pg is None:
+        done = subprocess.run([program, *args], capture_output=True, text=True, check=False)
+    else:
+        with _passfile(pg) as passfile:
+            argv = [program, "--no-password", f"--dbname={pg.conninfo(passfile)}", *args]
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode == 0:
         return done.stdout
-    problem = pg.scrub(done.stderr) if pg else done.stderr
+    problem = done.stderr if pg is None else pg.scrub(done.stderr)
     errors = [line for line in problem.splitlines() if ERROR_LINE.search(line)]  # no CONTEXT:
     log.warning("%s failed (exit %d): %s", name, done.returncode, " | ".join(errors)[:2000])
     raise MicrodeskError(explain(name, problem))
 
 
 ERROR_LINE = re.compile(r"\b(?:error|fatal)\b:", re.IGNORECASE)  # CONTEXT / DETAIL may hold rows
-
-
-@contextmanager
-def _no_passfile() -> Iterator[None]:
-    yield None
 
 
 def explain(name: str, stderr: str) -> str:
