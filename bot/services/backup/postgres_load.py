@@ -110,7 +110,7 @@ def restore(pg: Postgres, path: Path, work: Path) -> None:
     ``--single-transaction``): every table of the schema dropped (a newer migration's too), the
     dump restored, the live revocations and closed invites carried over
     (:mod:`bot.services.team.carry`). Any error rolls all of it back."""
-    tool("pg_restore"), tool("psql")
+    tool("psql")  # before anything is read or written
     entries = check_dump(path)
     engine = pg.engine()
     try:
