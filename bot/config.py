@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -274,6 +274,8 @@ class Settings(BaseSettings):
         ]
         values = [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
         in_urls = [urlsplit(url or "").password for url in (self.BACKUP_TARGET, self.KNOWLEDGE_URL)]
+        database = urlsplit(self.DATABASE_URL or "").password  # as written: percent-encoded
+        in_urls += [database, unquote(database)] if database else []
         return [*values, *[p for p in in_urls if p]]
 
 

@@ -384,11 +384,11 @@ async def test_weekly_backup_failure_is_told_once_and_retried_after_an_hour(
     assert len(list(blocker.glob("microdesk-*.zip"))) == 1
 
 
-def test_backup_covers_sqlite_only(tmp_path: Path, clock: FrozenClock) -> None:
+def test_backup_covers_sqlite_and_postgresql_only(tmp_path: Path, clock: FrozenClock) -> None:
     from bot.services.backup.service import DataPaths
 
-    settings = make_settings(tmp_path, DATABASE_URL="postgresql://u:p@127.0.0.1:1/microdesk")
-    with pytest.raises(MicrodeskError, match="SQLite only"):
+    settings = make_settings(tmp_path, DATABASE_URL="mysql://u:p@127.0.0.1:1/microdesk")
+    with pytest.raises(MicrodeskError, match="SQLite and PostgreSQL databases only"):
         DataPaths.of(settings)
-    with pytest.raises(MicrodeskError, match="SQLite only"):
+    with pytest.raises(MicrodeskError, match="SQLite and PostgreSQL databases only"):
         restore_backup(tmp_path / "any.zip", settings)

@@ -90,7 +90,7 @@ def test_cli_backup_and_restore(cli_env: Path, capsys: pytest.CaptureFixture[str
     services.close()
 
 
-def test_cli_refuses_a_damaged_file_and_a_postgres_database(
+def test_cli_refuses_a_damaged_file_and_postgres_without_pg_dump(
     cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     junk = cli_env.parent / "junk.zip"
@@ -100,5 +100,12 @@ def test_cli_refuses_a_damaged_file_and_a_postgres_database(
         "microdesk: This backup cannot be read: the file is damaged or incomplete."
     )
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/microdesk")
+    monkeypatch.setenv("PATH", str(cli_env.parent))  # no PostgreSQL client tools there
     assert main(["backup"]) == 1
-    assert "SQLite only" in capsys.readouterr().out
+    assert capsys.readouterr().out.strip() == (
+        "microdesk: Backups of a PostgreSQL database need pg_dump; install the PostgreSQL "
+        "client tools (Debian: postgresql-client)."
+    )
+    assert main(["restore", str(junk), "--yes"]) == 1
+    assert "needs pg_restore; install the PostgreSQL client tools" in capsys.readouterr().out
+    assert not (cli_env / "backups").exists()

@@ -15,7 +15,9 @@ from bot.commands.backup import human_size
 from bot.config import Settings
 from bot.errors import MicrodeskError
 from bot.services.backup.archive import Progress, no_progress
+from bot.services.backup.postgres import tool
 from bot.services.backup.restore import fetch_backup, restore_backup, shared_data_lock
+from bot.services.backup.restore_pg import before_restore_name
 from bot.services.backup.service import NAME, BackupInfo, DataPaths
 from bot.services.backup.target import target_of
 
@@ -49,11 +51,12 @@ def progress_bar(console: Console, title: str) -> Iterator[Progress]:
 def backup_command(settings: Settings, dest: Path | None, console: Console) -> int:
     """Write one backup file; 0 when written."""
     try:
-        DataPaths.of(settings)  # SQLite only: say so before touching anything
+        if DataPaths.of(settings).postgres is not None:  # say so before touching anything
+            tool("pg_dump")
         with shared_data_lock(settings):
             info = _backup(settings, dest, console)
     except MicrodeskError as exc:
-        console.print(f"microdesk: {exc}", markup=False, highlight=False)
+        console.print(f"microdesk: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 1
     size = human_size(info.size)
     where = info.path.absolute()
@@ -84,7 +87,12 @@ def restore_command(
 ) -> int:
     """Restore a backup (a local file, or a file name on BACKUP_TARGET) over the current data,
     after the owner says yes; 0 when restored."""
-    if not confirmed and not _confirm(settings, source, console):
+    try:
+        kept = before_restore_name(settings)  # and pg_restore / psql there, for PostgreSQL
+    except MicrodeskError as exc:
+        console.print(f"microdesk: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    if not confirmed and not _confirm(settings, source, kept, console):
         return 1
     try:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -105,7 +113,7 @@ def restore_command(
     return 0
 
 
-def _confirm(settings: Settings, archive: str, console: Console) -> bool:
+def _confirm(settings: Settings, archive: str, kept: str, console: Console) -> bool:
     """Ask before replacing the data; without a terminal to ask in, say how to confirm."""
     if not console.is_terminal:
         console.print(
@@ -119,7 +127,7 @@ def _confirm(settings: Settings, archive: str, console: Console) -> bool:
     where = settings.DATA_DIR.absolute()
     question = (
         f"Replace the data in {where} with {archive}? The current database is kept as "
-        "microdesk.db.before-restore. [y/N] "
+        f"{kept}. [y/N] "
     )
     try:
         answer = console.input(question)

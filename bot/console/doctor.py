@@ -94,6 +94,8 @@ async def run_checks(
         found.append(await asyncio.to_thread(check_calendar, settings))
     if settings.BACKUP_TARGET is not None:
         found.append(await asyncio.to_thread(check_backup_target, settings))
+    if make_url(settings.database_url).get_backend_name() == "postgresql":
+        found.append(await asyncio.to_thread(check_pg_dump, settings))
     if settings.KNOWLEDGE_URL is not None:
         found.append(await asyncio.to_thread(check_knowledge_share, settings))
     return scrub(found, settings.secrets())
@@ -333,6 +335,18 @@ def check_backup_target(settings: Settings) -> Check:
         except MicrodeskError as exc:
             return failed(name, str(exc), fix)
     return passed(name, f"{target.describe()}: reachable, signed in, writable")
+
+
+def check_pg_dump(settings: Settings) -> Check:
+    """A PostgreSQL database is backed up with pg_dump: installed, and not older than the
+    server."""
+    from bot.services.backup.postgres import Postgres, tools_ready
+
+    try:
+        detail = tools_ready(Postgres.of(settings.database_url))
+    except MicrodeskError as exc:
+        return failed("backups", str(exc), "install the PostgreSQL client tools, then run again")
+    return passed("backups", f"{detail}: PostgreSQL backups can be made")
 
 
 def check_knowledge_share(settings: Settings) -> Check:

@@ -5,11 +5,14 @@
                             "app_version", "schema_revision", "index",
                             "files": [{"path", "size", "sha256"}, ...]}
       microdesk.db         the SQLite database, one self-contained file
+      microdesk.pgdump     or: a PostgreSQL database, ``pg_dump -Fc`` (the manifest then also
+                           says "engine": "postgresql" and the "rows" of every table)
       index/...            the embedded vector index, when there was one
 
-The manifest holds no setting values. Reading checks, before anything is written outside the
-staging folder: the archive opens, the manifest is ours, the members are exactly the listed
-files under safe names, and every file has its listed size and sha256.
+The manifest holds no setting values (no connection string, no password). Reading checks,
+before anything is written outside the staging folder: the archive opens, the manifest is
+ours, the members are exactly the listed files under safe names, and every file has its listed
+size and sha256.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ FORMAT = "microdesk-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DB_NAME = "microdesk.db"
+PG_DUMP = "microdesk.pgdump"
+SQLITE, POSTGRES = "sqlite", "postgresql"
+DATABASE_MEMBER = {SQLITE: DB_NAME, POSTGRES: PG_DUMP}
 INDEX_DIR = "index"
 CHUNK = 1 << 20
 MAX_MANIFEST = 1 << 20
@@ -61,6 +67,12 @@ class Manifest:
     schema_revision: str
     index: str  # "included" | "none" | "server"
     files: tuple[Entry, ...]
+    engine: str = SQLITE  # which database the backup holds: DATABASE_MEMBER's keys
+    rows: dict[str, int] | None = None  # PostgreSQL: rows per table when dumped
+
+    @property
+    def database_member(self) -> str:
+        return DATABASE_MEMBER[self.engine]
 
     def to_json(self) -> bytes:
         body = {
@@ -72,6 +84,9 @@ class Manifest:
             "index": self.index,
             "files": [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in self.files],
         }
+        if self.engine != SQLITE:  # a SQLite manifest stays as older versions wrote it
+            body["engine"] = self.engine
+            body["rows"] = self.rows or {}
         return json.dumps(body, indent=2).encode()
 
     @classmethod
@@ -82,18 +97,33 @@ class Manifest:
             if body["format"] != FORMAT or body["format_version"] != FORMAT_VERSION:
                 raise UserInputError(NOT_A_BACKUP)
             files = tuple(_entry(item) for item in body["files"])
+            engine = str(body.get("engine", SQLITE))
+            rows = body.get("rows")
+            if engine not in DATABASE_MEMBER or not _counts(rows):
+                raise UserInputError(NOT_A_BACKUP)
             manifest = cls(
                 created_at=datetime.fromisoformat(body["created_at"]),
                 app_version=str(body["app_version"]),
                 schema_revision=str(body["schema_revision"]),
                 index=str(body["index"]),
                 files=files,
+                engine=engine,
+                rows=rows,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise UserInputError(NOT_A_BACKUP) from exc
-        if DB_NAME not in {e.path for e in files}:
+        if manifest.database_member not in {e.path for e in files}:
             raise UserInputError(NOT_A_BACKUP)
         return manifest
+
+
+def _counts(rows: Any) -> bool:
+    """No row counts, or a mapping of table names to counts."""
+    if rows is None:
+        return True
+    return isinstance(rows, dict) and all(
+        isinstance(k, str) and isinstance(v, int) for k, v in rows.items()
+    )
 
 
 def _entry(item: Any) -> Entry:
@@ -106,7 +136,7 @@ def _entry(item: Any) -> Entry:
 
 
 def safe_member(path: str) -> bool:
-    """The database, or a file under index/: relative, no '..', no secrets file."""
+    """The database (file or dump), or a file under index/: relative, no '..', no secrets file."""
     if "\\" in path or "\0" in path:
         return False
     parts = PurePosixPath(path).parts
@@ -114,7 +144,7 @@ def safe_member(path: str) -> bool:
         return False
     if any(part.startswith(".env") for part in parts):
         return False
-    return parts == (DB_NAME,) or (parts[0] == INDEX_DIR and len(parts) > 1)
+    return parts in ((DB_NAME,), (PG_DUMP,)) or (parts[0] == INDEX_DIR and len(parts) > 1)
 
 
 # --- writing ---------------------------------------------------------------------------------

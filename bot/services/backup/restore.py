@@ -19,6 +19,8 @@ The order makes a refusal change nothing and a crash leave a usable database:
 4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
 5. checkpoint the current WAL, then rename the new file over the database (atomic);
 6. move the current index folder to ``index.before-restore`` and the restored one into place.
+
+With PostgreSQL the same steps run in :mod:`bot.services.backup.restore_pg`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from bot.errors import MicrodeskError, UserInputError
 from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
+    SQLITE,
     Manifest,
     Progress,
     fsync_dir,
@@ -68,6 +71,10 @@ DAMAGED_DB = "This backup is damaged: its database fails SQLite's integrity chec
 NEWER = "This backup comes from a newer version of microdesk; upgrade before restoring it."
 REBUILD = "The document index was not in this backup: run `microdesk ingest` to rebuild it."
 SERVER = "The index on the Chroma server was left as it is: run `microdesk ingest` to refresh it."
+OTHER_ENGINE = (
+    "This backup holds a {engine} database, but DATABASE_URL is {ours}: restore it with "
+    "DATABASE_URL set to a {engine} database."
+)
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,10 @@ def restore_backup(
 ) -> RestoreResult:
     """Replace the database (and the embedded index) with the contents of a backup file."""
     paths = DataPaths.of(settings)
+    if paths.postgres is not None:
+        from bot.services.backup.restore_pg import restore_postgres  # it imports this module
+
+        return restore_postgres(archive, settings, progress)
     if not archive.is_file():
         raise UserInputError("There is no backup file at that path.")
     paths.database.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +219,8 @@ def restore_backup(
         staging = Path(tempfile.mkdtemp(dir=paths.database.parent, prefix=".microdesk-restore-"))
         try:
             manifest = unpack(archive, staging, progress)
+            if manifest.engine != SQLITE:
+                raise UserInputError(OTHER_ENGINE.format(engine=manifest.engine, ours=SQLITE))
             _check_database(staging / DB_NAME)
             carry_revocations(paths.database, staging / DB_NAME)  # revoked stays revoked
             progress(1, 1, "replacing")

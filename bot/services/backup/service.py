@@ -15,7 +15,8 @@ The database is copied from the live file through SQLite's online backup API in 
 inside one read transaction: the copy is consistent while the bot keeps writing (in WAL mode a
 reader never blocks the writer). SQLite files inside the index folder are copied the same way.
 Only the database and the index go into the file (format: :mod:`bot.services.backup.archive`);
-``.env`` files and setting values never do. Backups cover SQLite only.
+``.env`` files and setting values never do. A PostgreSQL database goes in as a ``pg_dump``
+(:mod:`bot.services.backup.postgres`; a clear sentence when pg_dump is not installed).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile
 import threading
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -48,11 +49,14 @@ from bot.services.audit import BACKUPS, OWNER, SCHEDULER, AuditLog
 from bot.services.backup.archive import (
     DB_NAME,
     INDEX_DIR,
+    PG_DUMP,
+    POSTGRES,
     Manifest,
     Progress,
     no_progress,
     write_archive,
 )
+from bot.services.backup.postgres import Postgres, dump
 from bot.services.backup.sealed import SUFFIX, seal
 from bot.services.backup.target import Target, target_of
 from bot.services.backup.verify import VerifyError, row_counts, verify_on_target
@@ -72,7 +76,7 @@ PERIOD_DAYS: Final = {"daily": 1, "weekly": 7, "monthly": 31}
 SIDECARS = ("-wal", "-shm", "-journal")
 SQLITE_MAGIC = b"SQLite format 3\0"
 
-SQLITE_ONLY = "Backups cover SQLite only; back up a PostgreSQL database with pg_dump."
+SQLITE_ONLY = "Backups cover SQLite and PostgreSQL databases only (DATABASE_URL)."
 NO_DATABASE = "There is no database to back up yet."
 INDEX_BUSY = "The document index is being updated; try the backup again in a few minutes."
 
@@ -88,19 +92,27 @@ class WeeklyFailure:
 
 @dataclass(frozen=True)
 class DataPaths:
-    """Where the data lives: the SQLite file, the embedded index folder, the backups folder."""
+    """Where the data lives: the SQLite file, the embedded index folder, the backups folder.
+
+    With PostgreSQL, `postgres` is its URL and `database` is only where the data lock lives
+    (``DATA_DIR/microdesk.db.lock``; no SQLite file is made).
+    """
 
     database: Path
     index: Path | None  # None when a Chroma server holds the index
     backups: Path
+    postgres: str | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> DataPaths:
+        index = None if settings.CHROMA_HOST else settings.DATA_DIR / "index"
+        backups = settings.DATA_DIR / "backups"
+        if is_postgres(settings.database_url):
+            return cls(settings.DATA_DIR / "microdesk.db", index, backups, settings.database_url)
         database = sqlite_file(settings.database_url)
         if database is None:
             raise MicrodeskError(SQLITE_ONLY)
-        index = None if settings.CHROMA_HOST else settings.DATA_DIR / "index"
-        return cls(database, index, settings.DATA_DIR / "backups")
+        return cls(database, index, backups)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class BackupInfo:
     manifest: Manifest
     seconds: float
     rows: dict[str, int] | None = None  # rows per table of the packed snapshot
+    verified: str = ""  # how a backup on the target was proven, when it was
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -118,6 +131,10 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
 
 
 # --- snapshots -------------------------------------------------------------------------------
@@ -218,15 +235,26 @@ def create_backup(
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".microdesk-backup-"))
     try:
         progress(0, 0, "database")
-        snapshot_database(paths.database, staging / DB_NAME)
+        if paths.postgres is not None:
+            header, rows = _dump_postgres(paths.postgres, staging, created_at)
+        else:
+            snapshot_database(paths.database, staging / DB_NAME)
+            revision, rows = schema_revision(staging / DB_NAME), row_counts(staging / DB_NAME)
+            header = Manifest(created_at, app_version(), revision, "", ())
         progress(0, 0, "index")
-        index = snapshot_index(paths.index, staging / INDEX_DIR)
-        header = Manifest(created_at, app_version(), schema_revision(staging / DB_NAME), index, ())
-        rows = row_counts(staging / DB_NAME)
+        header = replace(header, index=snapshot_index(paths.index, staging / INDEX_DIR))
         manifest = write_archive(staging, dest, header, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BackupInfo(dest, dest.stat().st_size, manifest, time.monotonic() - started, rows)
+
+
+def _dump_postgres(
+    url: str, staging: Path, created_at: datetime
+) -> tuple[Manifest, dict[str, int]]:
+    found = dump(Postgres.of(url), staging / PG_DUMP)
+    header = Manifest(created_at, app_version(), found.revision, "", (), POSTGRES, found.rows)
+    return header, found.rows
 
 
 # --- the service -----------------------------------------------------------------------------
@@ -262,7 +290,8 @@ class BackupService:
 
     @property
     def supported(self) -> bool:
-        return sqlite_file(self._settings.database_url) is not None
+        url = self._settings.database_url
+        return sqlite_file(url) is not None or is_postgres(url)
 
     def paths(self) -> DataPaths:
         return DataPaths.of(self._settings)
@@ -392,17 +421,18 @@ class BackupService:
             check = work / "verify"
             check.mkdir()
             secret = passphrase.get_secret_value() if passphrase is not None else None
+            pg = Postgres.of(paths.postgres) if paths.postgres else None
             try:
-                verify_on_target(self.target, name, sent, secret, info.rows or {}, check)
+                how = verify_on_target(self.target, name, sent, secret, info.rows or {}, check, pg)
             except VerifyError:
                 self._forget(name)
                 raise
             size = sent.stat().st_size
         self.rotate_target()
-        where = f"{name} on {self.target.describe()}, verified"
+        where = f"{name} on {self.target.describe()}, verified ({how})"
         self._audit.record(SCHEDULER, BACKUPS, "made a backup", where)
-        log.info("scheduled backup verified on the target: %s bytes", size)
-        return BackupInfo(Path(name), size, info.manifest, info.seconds, info.rows)
+        log.info("scheduled backup verified on the target (%s): %s bytes", how, size)
+        return BackupInfo(Path(name), size, info.manifest, info.seconds, info.rows, how)
 
     def rotate_target(self) -> list[str]:
         """Keep the newest `keep` backups on the target; remove leftover `.partial` files."""

@@ -1,10 +1,13 @@
 """Proof that a backup on the target can be restored: read it back and restore it on trial.
 
-    verify_on_target(target, name, sent, passphrase, rows, work)
+    verify_on_target(target, name, sent, passphrase, rows, work, pg) -> how
         1. download `name` again and compare its sha256 with the file that was sent
         2. decrypt it (when sealed) and unpack it: manifest, member names, sizes, sha256
         3. SQLite ``integrity_check`` on the restored database, and the same row count in every
            table as the snapshot that was packed
+        3. or, for PostgreSQL: ``pg_restore --list`` reads the dump, and when the role may
+           create databases, a trial restore into a scratch one with the same row counts
+           (`how` says which was done)
 
 Any difference raises :class:`VerifyError`; the caller removes the bad copy and counts nothing.
 """
@@ -17,11 +20,16 @@ from contextlib import closing
 from pathlib import Path
 
 from bot.errors import MicrodeskError
-from bot.services.backup.archive import CHUNK, DB_NAME, unpack
+from bot.services.backup.archive import CHUNK, DB_NAME, PG_DUMP, POSTGRES, unpack
+from bot.services.backup.postgres import Postgres
+from bot.services.backup.postgres_load import check_dump, trial_restore
 from bot.services.backup.sealed import unseal
 from bot.services.backup.target import Target
 
 READ_BACK = "The backup on {where} did not read back intact ({what}); it was removed."
+SQLITE_CHECKS = "integrity check and row counts of a trial restore"
+PG_TRIAL = "pg_restore --list, and row counts of a trial restore into a scratch database"
+PG_LIST = "pg_restore --list only: the database role may not create a scratch database"
 
 
 class VerifyError(MicrodeskError):
@@ -66,8 +74,9 @@ def verify_on_target(
     passphrase: str | None,
     rows: dict[str, int],
     work: Path,
-) -> None:
-    """Steps 1-3 above, in the empty folder `work`."""
+    pg: Postgres | None = None,
+) -> str:
+    """Steps 1-3 above, in the empty folder `work`; which checks were made."""
     where = target.describe()
     fetched = work / "read-back"
     target.get(name, fetched)
@@ -82,10 +91,24 @@ def verify_on_target(
             raise VerifyError(READ_BACK.format(where=where, what="does not decrypt")) from exc
     restored = work / "trial-restore"
     try:
-        unpack(archive, restored)
+        manifest = unpack(archive, restored)
+        if manifest.engine == POSTGRES:
+            return _postgres_checks(pg, restored / PG_DUMP, manifest.rows, rows, work)
     except MicrodeskError as exc:
         raise VerifyError(READ_BACK.format(where=where, what=str(exc).rstrip("."))) from exc
     if not integrity_ok(restored / DB_NAME):
         raise VerifyError(READ_BACK.format(where=where, what="integrity check failed"))
     if row_counts(restored / DB_NAME) != rows:
         raise VerifyError(READ_BACK.format(where=where, what="row counts differ"))
+    return SQLITE_CHECKS
+
+
+def _postgres_checks(
+    pg: Postgres | None, dump: Path, listed: dict[str, int] | None, rows: dict[str, int], work: Path
+) -> str:
+    if pg is None:
+        raise MicrodeskError("a PostgreSQL dump needs a PostgreSQL database to restore into")
+    if listed != rows:
+        raise MicrodeskError("its manifest does not list the rows that were backed up")
+    check_dump(dump)
+    return PG_TRIAL if trial_restore(pg, dump, rows, work) else PG_LIST
