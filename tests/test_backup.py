@@ -60,6 +60,9 @@ def test_restore_round_trips_every_table(services: Services, settings: Settings)
     result = restore_backup(info.path, settings)
 
     engine = make_engine(settings.database_url)
+    # every row comes back but the calendar sync state, dropped so the restored tasks win there
+    before["calendar_links"] = []
+    before["calendar_state"] = [(*row[:3], None, *row[4:]) for row in before["calendar_state"]]
     assert dump(engine) == before
     assert integrity_ok(engine)
     engine.dispose()

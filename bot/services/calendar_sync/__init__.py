@@ -6,4 +6,5 @@ events.py   a task as calendar resources (the export's events, one resource per 
 sync.py     one sync round: back from the calendar first, then out to it
 runner.py   the round in a worker thread, every CALDAV_POLL, never holding the tick
 feed.py     the secret feed token: read, rotate, and the `.ics` it serves
+restored.py after a restore, the sync state dropped so the restored tasks win in the calendar
 """

@@ -13,6 +13,7 @@ holds compare as strings, whatever TZID the calendar app chose.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -81,6 +82,13 @@ def _vtimezone(tz: ZoneInfo) -> Timezone:
     return Timezone.from_tzinfo(
         tz, first_date=date(this_year - 2, 1, 1), last_date=date(this_year + TZ_YEARS, 1, 1)
     )
+
+
+def ours(path: str, install: str) -> bool:
+    """Whether the event at `path` is one this install's sync writes (also under the UID of
+    the versions before UIDs carried the install id), by the name it was written under."""
+    name = path.rsplit("/", 1)[-1]
+    return re.fullmatch(rf"task-\d+(-{re.escape(install)})?@microdesk\.ics", name) is not None
 
 
 def start_key(value: date | datetime, has_time: bool, tz: ZoneInfo) -> str:

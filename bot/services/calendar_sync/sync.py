@@ -10,6 +10,8 @@
                                               written back, and the owner is told
             ─▶ out:   each open dated task whose fingerprint differs from its link is written
                       (If-Match its ETag); events of done, deleted or undated tasks are deleted
+            ─▶ sweep (a round without a token only: the first, or the first after a restore):
+                      events of ours on the server that no link names are deleted
             ─▶ the new sync token; a failure is told to the owner once per kind, until a round
                succeeds again
 
@@ -46,6 +48,7 @@ from bot.services.calendar_sync.server import (
 )
 from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
+from bot.services.tasks import export
 from bot.services.tasks.dates import Due
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,7 @@ class CalendarSync:
         self.timeout = TIMEOUT  # seconds a request may wait for the server
         self._connect = connect or (lambda: CalDAVServer(settings, timeout=self.timeout))
         self._server: CalDAVServer | None = None
+        self._install_id: str | None = None
 
     @property
     def target(self) -> str:
@@ -94,9 +98,12 @@ class CalendarSync:
         done = Round()
         try:
             server = self._open()
-            changes = server.changes(self._token())
+            token = self._token()
+            changes = server.changes(token)
             links = self._pull(server, changes, done)
             self._push(server, done, links)
+            if token is None:
+                self._sweep(server, changes, done)
             self._succeeded(changes.token, done)
         except CalendarError as exc:
             self.close()
@@ -269,6 +276,22 @@ class CalendarSync:
             self._commit(writes)
         self._commit(writes)
 
+    def _sweep(self, server: CalDAVServer, changes: Changes, done: Round) -> None:
+        """A round without a token (the first one, or the first after a restore) saw the whole
+        calendar: an event of ours that no link names now belongs to no task any more (written
+        before a restore, or by a sync whose links were lost), so it is deleted, never read back
+        as the owner's."""
+        with self._sessions() as session:
+            linked = set(session.scalars(select(CalendarLink.href)))
+        for href, etag in sorted(changes.changed.items()):
+            if href in linked or not events.ours(href, self._install):
+                continue
+            try:
+                server.delete(href, etag)
+            except Stale:
+                continue  # the owner just changed it: it stays theirs
+            done.deleted += 1
+
     def _tasks(self, ids: Sequence[int]) -> Sequence[Task]:
         with self._sessions() as session:
             return session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)).all()
@@ -326,6 +349,13 @@ class CalendarSync:
     @property
     def _tz(self) -> ZoneInfo:
         return self._prefs.tz
+
+    @property
+    def _install(self) -> str:
+        """This install's id, part of every UID (read once: a restore needs a new process)."""
+        if self._install_id is None:
+            self._install_id = export.install_id(self._sessions)
+        return self._install_id
 
     def _state(self) -> CalendarState:
         with self._sessions.begin() as session:
