@@ -23,6 +23,7 @@ from bench.seed import seed_tasks
 from bot.app import Services, build_services
 from bot.db.calendar import STATE_ID, CalendarState
 from bot.services.calendar_sync.events import resources
+from bot.services.tasks.export import install_id
 from tests.radicale_server import PASSWORD, USER, Radicale, free_port
 
 FLOOR_FACTOR = 1.5
@@ -118,8 +119,9 @@ def _bare_report(server: Radicale, services: Services) -> Callable[[], float]:
 
 def _floor(server: Radicale, services: Services) -> float:
     """The same events PUT by a bare caldav client into a second calendar: the server's cost."""
-    now, tz = services.clock.now(), services.prefs.tz
-    bodies = [r.body for t in services.tasks.list("all") if t.due_at for r in resources(t, tz, now)]
+    now, tz, install = services.clock.now(), services.prefs.tz, install_id(services.sessions)
+    tasks = [t for t in services.tasks.list("all") if t.due_at]
+    bodies = [r.body for t in tasks for r in resources(t, tz, now, install)]
     client = DAVClient(url=server.url + "/", username=USER, password=PASSWORD)
     calendar: Any = cast(Any, client).principal().make_calendar(name="floor")
     base = str(calendar.url)

@@ -27,6 +27,7 @@ from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
 from bot.errors import SettingsError
 from bot.services.calendar_sync.sync import Round
+from bot.services.tasks.export import export_all, install_id, uid_of
 from tests.conftest import make_settings
 from tests.radicale_server import PASSWORD, USER, Radicale, free_port
 
@@ -373,3 +374,34 @@ def test_a_calendar_deleted_on_the_server_is_made_again_with_every_task(
     again = sync(synced)
     assert again.written == 1 and str(CalendarApp(radicale).only()["summary"]) == "Renew licence"
     assert notices(synced) == []  # nothing for the owner to fix
+
+
+def test_uids_carry_the_install_id_and_older_events_are_replaced_once(
+    synced: Services, radicale: Radicale
+) -> None:
+    assert synced.calendar is not None
+    moved = synced.tasks.add("Send invoices Dec 4")
+    kept = synced.tasks.add("Call the bank Dec 5")
+    synced.calendar.sync._install_id = ""  # as versions before the install id wrote them
+    sync(synced)
+    app = CalendarApp(radicale)
+    assert set(app.events()) == {f"task-{moved.id}@microdesk", f"task-{kept.id}@microdesk"}
+    app.move(f"task-{moved.id}@microdesk", date(2026, 12, 8))  # the owner, before the upgrade
+
+    synced.calendar.sync._install_id = None  # this version
+    done = sync(synced)
+    assert (done.applied, done.written, done.deleted) == (1, 2, 2)
+    install = install_id(synced.sessions)
+    uids = {uid_of(t, install) for t in (moved, kept)}
+    assert set(app.events()) == uids  # each event once, under the export's own UID
+    exported = export_all(synced.sessions, synced.prefs.tz, synced.clock.now()).ics
+    assert uids == {str(e["uid"]) for e in Calendar.from_ical(exported).walk("VEVENT")}
+    assert app.events()[uid_of(moved, install)].decoded("dtstart") == date(2026, 12, 8)
+    with synced.sessions() as session:
+        assert set(session.scalars(select(CalendarLink.uid))) == uids
+
+    again = sync(synced)
+    assert (again.written, again.deleted, again.pulled, again.applied) == (0, 0, 0, 0)
+    app.move(uid_of(kept, install), date(2026, 12, 9))  # the new events come back as before
+    assert sync(synced).applied == 1
+    assert dates_local(synced.tasks.get(kept.id).due_at).date() == date(2026, 12, 9)

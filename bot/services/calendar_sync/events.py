@@ -52,12 +52,13 @@ def fingerprint(task: Any, tz: ZoneInfo) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
 
-def resources(task: Task, tz: ZoneInfo, now: datetime) -> list[Resource]:
-    """The task's events, one resource per UID, each marked with the start it carries."""
+def resources(task: Task, tz: ZoneInfo, now: datetime, install: str) -> list[Resource]:
+    """The task's events, one resource per UID (the export's, with the install id), each
+    marked with the start it carries."""
     assert task.due_at is not None
     due = start_key(dates.to_local(task.due_at, tz).replace(tzinfo=None), task.has_time, tz)
     grouped: dict[str, list[Event]] = {}
-    for event in export.task_events(task, tz, now):
+    for event in export.task_events(task, tz, now, install):
         grouped.setdefault(str(event["uid"]), []).append(event)
     return [_resource(uid, events, due, tz) for uid, events in grouped.items()]
 

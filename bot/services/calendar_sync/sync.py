@@ -9,7 +9,9 @@
                  moved/deleted, task changed here too ─▶ conflict: microdesk's version is
                                               written back, and the owner is told
             ─▶ out:   each open dated task whose fingerprint differs from its link is written
-                      (If-Match its ETag); events of done, deleted or undated tasks are deleted
+                      (If-Match its ETag); events of done, deleted or undated tasks are deleted;
+                      an event linked under an older version's UID (without the install id) is
+                      replaced once by the one under the export's UID
             ─▶ sweep (a round without a token only: the first, or the first after a restore):
                       events of ours on the server that no link names are deleted
             ─▶ the new sync token; a failure is told to the owner once per kind, until a round
@@ -263,10 +265,10 @@ class CalendarSync:
         for link in links:
             if link.task_id not in prints:
                 self._delete(server, link, writes, done)
-        changed = [
+        changed = [  # a task changed here, or linked under other UIDs (an older version's)
             task_id
             for task_id, print_ in prints.items()
-            if not by_task.get(task_id)
+            if {link.uid for link in by_task.get(task_id, [])} != self._uids(task_id)
             or any(link.fingerprint != print_ for link in by_task[task_id])
         ]
         for start in range(0, len(changed), BATCH):
@@ -292,6 +294,10 @@ class CalendarSync:
                 continue  # the owner just changed it: it stays theirs
             done.deleted += 1
 
+    def _uids(self, task_id: int) -> set[str]:
+        """The UIDs a task's resources have on the server."""
+        return {export.uid_for(task_id, self._install)}
+
     def _tasks(self, ids: Sequence[int]) -> Sequence[Task]:
         with self._sessions() as session:
             return session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)).all()
@@ -307,7 +313,7 @@ class CalendarSync:
         done: Round,
     ) -> None:
         known = {link.uid: link for link in mine}
-        made = events.resources(task, self._tz, now)
+        made = events.resources(task, self._tz, now, self._install)
         for resource in made:
             link = known.get(resource.uid)
             href = link.href if link else server.event_path(resource.uid)
