@@ -69,6 +69,6 @@ def test_after_a_restore_the_calendar_shows_the_restored_dates(
         assert starts(app) == restored
         with services.sessions() as session:
             linked = sorted(session.scalars(select(CalendarLink.task_id)))
-        assert linked == sorted([here.id, there.id, gone.id])
+        assert linked == sorted([here.id, there.id, gone.id] * 2)  # events and to-dos
     finally:
         services.close()

@@ -9,7 +9,8 @@
                  moved/deleted, task changed here too ─▶ conflict: microdesk's version is
                                               written back, and the owner is told
             ─▶ out:   each open dated task whose fingerprint differs from its link is written
-                      (If-Match its ETag); events of done, deleted or undated tasks are deleted;
+                      (If-Match its ETag): its event, and its to-do where the calendar holds
+                      VTODOs; events and to-dos of done, deleted or undated tasks are deleted;
                       an event linked under an older version's UID (without the install id) is
                       replaced once by the one under the export's UID
             ─▶ sweep (a round without a token only: the first, or the first after a restore):
@@ -261,6 +262,7 @@ class CalendarSync:
         for link in links:
             by_task.setdefault(link.task_id, []).append(link)
         prints = {row.id: events.fingerprint(row, tz) for row in rows}
+        todos = server.todos
         writes: list[Callable[[Session], None]] = []
         for link in links:
             if link.task_id not in prints:
@@ -268,7 +270,7 @@ class CalendarSync:
         changed = [  # a task changed here, or linked under other UIDs (an older version's)
             task_id
             for task_id, print_ in prints.items()
-            if {link.uid for link in by_task.get(task_id, [])} != self._uids(task_id)
+            if {link.uid for link in by_task.get(task_id, [])} != self._uids(task_id, todos)
             or any(link.fingerprint != print_ for link in by_task[task_id])
         ]
         for start in range(0, len(changed), BATCH):
@@ -294,9 +296,10 @@ class CalendarSync:
                 continue  # the owner just changed it: it stays theirs
             done.deleted += 1
 
-    def _uids(self, task_id: int) -> set[str]:
-        """The UIDs a task's resources have on the server."""
-        return {export.uid_for(task_id, self._install)}
+    def _uids(self, task_id: int, todos: bool) -> set[str]:
+        """The UIDs a task's resources have on the server: its event, and its to-do."""
+        event = export.uid_for(task_id, self._install)
+        return {event, events.todo_uid(task_id, self._install)} if todos else {event}
 
     def _tasks(self, ids: Sequence[int]) -> Sequence[Task]:
         with self._sessions() as session:
@@ -313,7 +316,7 @@ class CalendarSync:
         done: Round,
     ) -> None:
         known = {link.uid: link for link in mine}
-        made = events.resources(task, self._tz, now, self._install)
+        made = events.resources(task, self._tz, now, self._install, todos=server.todos)
         for resource in made:
             link = known.get(resource.uid)
             href = link.href if link else server.event_path(resource.uid)
