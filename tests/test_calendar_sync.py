@@ -26,7 +26,7 @@ from bot.db.calendar import CalendarLink
 from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
 from bot.errors import SettingsError
-from bot.services.calendar_sync.sync import Round
+from bot.services.calendar_sync.records import Round
 from bot.services.tasks.export import export_all, install_id, uid_of
 from tests.conftest import make_settings
 from tests.radicale_server import PASSWORD, USER, Radicale, free_port
