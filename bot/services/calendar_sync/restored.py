@@ -6,7 +6,7 @@ owner's later moves) as the owner's moves and deletes, and undo the restore. So 
 database keeps which calendar it syncs with, but no link and no token: the next round pulls
 nothing, writes every open dated task over whatever the server holds at its address, and
 deletes the events of ours that the restored tasks no longer have
-(:meth:`bot.services.calendar_sync.sync.CalendarSync.run`, a round without a token).
+(:meth:`bot.services.calendar_sync.push.Push.sweep`, in a round without a token).
 
     forget_sync_state(connection)   on any database (SQLite, PostgreSQL); False when the
                                     database predates calendar sync (nothing to forget)
