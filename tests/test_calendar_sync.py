@@ -26,7 +26,8 @@ from bot.db.calendar import CalendarLink
 from bot.db.outbox import NOTICE, OutboxMessage
 from bot.db.proposals import AuditEntry
 from bot.errors import SettingsError
-from bot.services.calendar_sync.sync import Round
+from bot.services.calendar_sync.records import Round
+from bot.services.tasks.export import export_all, install_id, uid_of
 from tests.conftest import make_settings
 from tests.radicale_server import PASSWORD, USER, Radicale, free_port
 
@@ -53,6 +54,19 @@ class CalendarApp:
             for event in Calendar.from_ical(obj.data).walk("VEVENT"):
                 if "recurrence-id" not in event:
                     found[str(event["uid"])] = event
+        return found
+
+    def make(self, *components: str) -> None:
+        """Make the calendar first, holding only these components (as iCloud's hold events)."""
+        principal: Any = self.client.principal()  # type: ignore[no-untyped-call]
+        principal.make_calendar(name=self.name, supported_calendar_component_set=list(components))
+
+    def todos(self) -> dict[str, Any]:
+        """Each to-do's UID and its VTODO."""
+        found: dict[str, Any] = {}
+        for obj in self.calendar().search(todo=True, include_completed=True):
+            for todo in Calendar.from_ical(obj.data).walk("VTODO"):
+                found[str(todo["uid"])] = todo
         return found
 
     def only(self) -> Any:
@@ -114,7 +128,7 @@ def test_a_task_becomes_one_event_with_its_alarms_and_changes_follow_it(
 ) -> None:
     task = synced.tasks.add("Renew licence Dec 10 3pm")
     first = sync(synced)
-    assert first.written == 1
+    assert first.written == 2  # the event, and its to-do (Radicale holds VTODOs)
     app = CalendarApp(radicale)  # the calendar was made by name under the server's root
     event = app.only()
     assert str(event["summary"]) == "Renew licence"
@@ -126,14 +140,14 @@ def test_a_task_becomes_one_event_with_its_alarms_and_changes_follow_it(
     assert (again.written, again.deleted, again.pulled, again.applied) == (0, 0, 0, 0)
 
     synced.tasks.edit(task.id, "Renew trade licence Dec 11 3pm")
-    assert sync(synced).written == 1
+    assert sync(synced).written == 2
     event = app.only()
     assert str(event["summary"]) == "Renew trade licence"
     assert event.decoded("dtstart") == datetime(2026, 12, 11, 14, 0, tzinfo=UTC)
     assert notices(synced) == []  # our own writes are not taken for the owner's moves
 
     synced.tasks.complete(task.id)
-    assert sync(synced).deleted == 1
+    assert sync(synced).deleted == 2
     assert app.events() == {}
 
 
@@ -154,11 +168,11 @@ def test_a_deleted_task_leaves_the_calendar(synced: Services, radicale: Radicale
     sync(synced)
     assert len(CalendarApp(radicale).events()) == 2
     synced.tasks.delete(gone.id)
-    assert sync(synced).deleted == 1
+    assert sync(synced).deleted == 2  # its event and its to-do
     [event] = CalendarApp(radicale).events().values()
     assert str(event["summary"]) == keep.title
     with synced.sessions() as session:
-        assert [link.task_id for link in session.scalars(select(CalendarLink))] == [keep.id]
+        assert {link.task_id for link in session.scalars(select(CalendarLink))} == {keep.id}
 
 
 def test_a_move_in_the_calendar_moves_the_task_audited_and_told(
@@ -266,7 +280,7 @@ def test_the_sync_catches_up_after_the_server_was_down(
     assert len(notices(synced)) == 1
     radicale.start()
     back = sync(synced)
-    assert back.written == 1 and str(CalendarApp(radicale).only()["summary"]) == task.title
+    assert back.written == 2 and str(CalendarApp(radicale).only()["summary"]) == task.title
     assert notices(synced)[-1] == "🗓 Calendar sync works again."
 
 
@@ -371,5 +385,96 @@ def test_a_calendar_deleted_on_the_server_is_made_again_with_every_task(
     assert synced.calendar is not None
     assert synced.calendar.sync.run().error is not None  # this round finds it gone
     again = sync(synced)
-    assert again.written == 1 and str(CalendarApp(radicale).only()["summary"]) == "Renew licence"
+    assert again.written == 2 and str(CalendarApp(radicale).only()["summary"]) == "Renew licence"
     assert notices(synced) == []  # nothing for the owner to fix
+
+
+def test_uids_carry_the_install_id_and_older_events_are_replaced_once(
+    synced: Services, radicale: Radicale
+) -> None:
+    assert synced.calendar is not None
+    moved = synced.tasks.add("Send invoices Dec 4")
+    kept = synced.tasks.add("Call the bank Dec 5")
+    app = CalendarApp(radicale)
+    app.make("VEVENT")  # events only, as versions before the install id wrote them
+    synced.calendar.sync._install_id = ""  # and their UIDs
+    sync(synced)
+    assert set(app.events()) == {f"task-{moved.id}@microdesk", f"task-{kept.id}@microdesk"}
+    app.move(f"task-{moved.id}@microdesk", date(2026, 12, 8))  # the owner, before the upgrade
+
+    synced.calendar.sync._install_id = None  # this version
+    done = sync(synced)
+    assert (done.applied, done.written, done.deleted) == (1, 2, 2)
+    install = install_id(synced.sessions)
+    uids = {uid_of(t, install) for t in (moved, kept)}
+    assert set(app.events()) == uids  # each event once, under the export's own UID
+    exported = export_all(synced.sessions, synced.prefs.tz, synced.clock.now()).ics
+    assert uids == {str(e["uid"]) for e in Calendar.from_ical(exported).walk("VEVENT")}
+    assert app.events()[uid_of(moved, install)].decoded("dtstart") == date(2026, 12, 8)
+    with synced.sessions() as session:
+        assert set(session.scalars(select(CalendarLink.uid))) == uids
+
+    again = sync(synced)
+    assert (again.written, again.deleted, again.pulled, again.applied) == (0, 0, 0, 0)
+    app.move(uid_of(kept, install), date(2026, 12, 9))  # the new events come back as before
+    assert sync(synced).applied == 1
+    assert dates_local(synced.tasks.get(kept.id).due_at).date() == date(2026, 12, 9)
+
+
+def components(app: CalendarApp) -> list[str]:
+    """The component of every object in the calendar, as the server holds them."""
+    found: Any = app.calendar().get_objects_by_sync_token(None, load_objects=False)
+    got = [app.client.request(str(o.url), "GET") for o in found.objects]
+    bodies = [r.raw for r in got if r.status == 200]  # a deleted one may still be listed
+    return sorted(
+        str(c.name) for body in bodies for c in Calendar.from_ical(body).subcomponents
+        if c.name != "VTIMEZONE"
+    )  # fmt: skip
+
+
+def test_a_task_is_also_a_todo_where_the_calendar_holds_them(
+    synced: Services, radicale: Radicale
+) -> None:
+    timed = synced.tasks.add("Renew licence Dec 10 3pm")
+    repeat = synced.tasks.add("File VAT return every quarter due Jan 31")
+    sync(synced)
+    app = CalendarApp(radicale)
+    assert components(app) == ["VEVENT", "VEVENT", "VTODO", "VTODO"]
+    install = install_id(synced.sessions)
+    todos = app.todos()
+    todo = todos[f"todo-{timed.id}-{install}@microdesk"]
+    assert str(todo["summary"]) == "Renew licence" and str(todo["status"]) == "NEEDS-ACTION"
+    assert todo.decoded("due") == datetime(2026, 12, 10, 14, 0, tzinfo=UTC)  # 15:00 Berlin
+    assert todos[f"todo-{repeat.id}-{install}@microdesk"].decoded("due") == date(2027, 1, 31)
+
+    synced.tasks.edit(timed.id, "Renew trade licence Dec 11 3pm")
+    synced.tasks.complete(repeat.id)  # the series rolls: the to-do is the next occurrence
+    assert sync(synced).written == 4
+    todos = app.todos()
+    assert str(todos[f"todo-{timed.id}-{install}@microdesk"]["summary"]) == "Renew trade licence"
+    assert todos[f"todo-{timed.id}-{install}@microdesk"].decoded("due") == datetime(
+        2026, 12, 11, 14, 0, tzinfo=UTC
+    )
+    assert todos[f"todo-{repeat.id}-{install}@microdesk"].decoded("due") == date(2027, 4, 30)
+
+    ticked: Any = app.calendar().todo_by_uid(f"todo-{timed.id}-{install}@microdesk")
+    ticked.complete()  # ticked off in a task app: a copy, not read back
+    done = sync(synced)
+    assert (done.applied, done.conflicts, done.written) == (0, 0, 0)
+    assert synced.tasks.get(timed.id).status == "open" and notices(synced) == []
+
+    synced.tasks.complete(timed.id)  # done here: the event and the to-do leave together
+    assert sync(synced).deleted == 2
+    assert components(app) == ["VEVENT", "VTODO"]
+    assert set(app.todos()) == {f"todo-{repeat.id}-{install}@microdesk"}
+
+
+def test_a_calendar_without_todos_gets_events_only(synced: Services, radicale: Radicale) -> None:
+    app = CalendarApp(radicale)
+    app.make("VEVENT")  # the owner's calendar, made for events only
+    task = synced.tasks.add("Renew licence Dec 10 3pm")
+    assert sync(synced).written == 1
+    assert components(app) == ["VEVENT"]
+    synced.tasks.edit(task.id, "Renew trade licence")
+    assert sync(synced).written == 1
+    assert components(app) == ["VEVENT"]

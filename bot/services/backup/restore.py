@@ -15,7 +15,9 @@ The order makes a refusal change nothing and a crash leave a usable database:
    (:func:`bot.services.backup.archive.unpack`: manifest, member names, sizes, sha256);
 3. ``PRAGMA integrity_check`` on the extracted database; its schema must be one this version
    knows (an older one is migrated at the next start); the live database's revoked
-   contractors and closed invites are applied to it (:mod:`bot.services.team.carry`);
+   contractors and closed invites are applied to it (:mod:`bot.services.team.carry`), and
+   its calendar sync state is dropped, so the restored tasks win in the calendar
+   (:mod:`bot.services.calendar_sync.restored`);
 4. copy the current database to ``microdesk.db.before-restore`` (online backup API);
 5. checkpoint the current WAL, then rename the new file over the database (atomic);
 6. move the current index folder to ``index.before-restore`` and the restored one into place.
@@ -60,6 +62,7 @@ from bot.services.backup.service import (
     snapshot_database,
 )
 from bot.services.backup.target import target_of
+from bot.services.calendar_sync.restored import forget_sync_state_in
 from bot.services.team.carry import carry_revocations
 
 log = logging.getLogger(__name__)
@@ -223,6 +226,7 @@ def restore_backup(
                 raise UserInputError(OTHER_ENGINE.format(engine=manifest.engine, ours=SQLITE))
             _check_database(staging / DB_NAME)
             carry_revocations(paths.database, staging / DB_NAME)  # revoked stays revoked
+            forget_sync_state_in(staging / DB_NAME)  # the restored tasks win in the calendar
             progress(1, 1, "replacing")
             previous = _replace_database(staging / DB_NAME, paths.database)
             notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)

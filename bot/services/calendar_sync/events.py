@@ -1,9 +1,13 @@
-"""A task as the calendar resources the sync writes: the export's own events, one per UID.
+"""A task as the calendar resources the sync writes: the export's own events, one per UID, and
+a to-do beside them where the calendar holds VTODOs.
 
 The events come from :func:`bot.services.tasks.export.task_events`, the one function that also
-builds
-the `.ics` export and the feed, so the three never disagree. CalDAV wants one UID per resource
-(RFC 4791 4.1), so the events are grouped by UID; each resource carries its time zone.
+builds the `.ics` export and the feed, so the three never disagree. CalDAV wants one UID per
+resource (RFC 4791 4.1), so the events are grouped by UID; each resource carries its time zone.
+The to-do (``todo-<id>-<install>@microdesk``, a UID of its own: one calendar holds each UID
+once) copies the title, notes and revision of the event that carries the due, and is DUE when
+that event starts; a repeating task's to-do is its next occurrence only. It is a copy for task
+apps: what the owner changes in it is not read back, and it leaves with the event.
 
 A *start key* names an event's start as plain text, ``D:2026-12-01`` (all day) or
 ``T:2026-12-01T08:00:00+00:00`` (an instant, in UTC), so what was pushed and what the server
@@ -13,13 +17,14 @@ holds compare as strings, whatever TZID the calendar app chose.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Component, Event, Timezone
+from icalendar import Calendar, Component, Event, Timezone, Todo
 
 from bot.db.models import Task
 from bot.services.tasks import dates, export
@@ -51,14 +56,44 @@ def fingerprint(task: Any, tz: ZoneInfo) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
 
-def resources(task: Task, tz: ZoneInfo, now: datetime) -> list[Resource]:
-    """The task's events, one resource per UID, each marked with the start it carries."""
+def resources(
+    task: Task, tz: ZoneInfo, now: datetime, install: str, *, todos: bool = False
+) -> list[Resource]:
+    """The task's events, one resource per UID (the export's, with the install id), each
+    marked with the start it carries; with `todos`, its to-do after them."""
     assert task.due_at is not None
     due = start_key(dates.to_local(task.due_at, tz).replace(tzinfo=None), task.has_time, tz)
     grouped: dict[str, list[Event]] = {}
-    for event in export.task_events(task, tz, now):
+    for event in export.task_events(task, tz, now, install):
         grouped.setdefault(str(event["uid"]), []).append(event)
-    return [_resource(uid, events, due, tz) for uid, events in grouped.items()]
+    made = [_resource(uid, events, due, tz) for uid, events in grouped.items()]
+    if todos:
+        found = [e for events in grouped.values() for e in events]
+        carrier = next((e for e in found if event_start(e, tz) == due), found[-1])
+        made.append(_todo(todo_uid(task.id, install), carrier, tz))
+    return made
+
+
+def todo_uid(task_id: int, install: str) -> str:
+    return f"todo-{task_id}-{install}@microdesk"
+
+
+def _todo(uid: str, carrier: Event, tz: ZoneInfo) -> Resource:
+    todo = Todo()
+    todo.add("uid", uid)
+    for name in ("sequence", "dtstamp", "created", "last-modified", "summary", "description"):
+        if name in carrier:
+            todo[name] = carrier[name]
+    due = _moment(carrier, "dtstart")
+    todo.add("due", due)
+    todo.add("status", "NEEDS-ACTION")
+    cal = Calendar()
+    cal.add("prodid", export.PRODID)
+    cal.add("version", "2.0")
+    if getattr(due, "tzinfo", None) is tz:
+        cal.add_component(_vtimezone(tz))
+    cal.add_component(todo)
+    return Resource(uid, cal.to_ical(), "")
 
 
 def _resource(uid: str, events: list[Event], due: str, tz: ZoneInfo) -> Resource:
@@ -81,6 +116,14 @@ def _vtimezone(tz: ZoneInfo) -> Timezone:
     return Timezone.from_tzinfo(
         tz, first_date=date(this_year - 2, 1, 1), last_date=date(this_year + TZ_YEARS, 1, 1)
     )
+
+
+def ours(path: str, install: str) -> bool:
+    """Whether the event at `path` is one this install's sync writes (also under the UID of
+    the versions before UIDs carried the install id), by the name it was written under."""
+    name = path.rsplit("/", 1)[-1]
+    mine = rf"(task-\d+(-{re.escape(install)})?|todo-\d+-{re.escape(install)})@microdesk\.ics"
+    return re.fullmatch(mine, name) is not None
 
 
 def start_key(value: date | datetime, has_time: bool, tz: ZoneInfo) -> str:

@@ -16,7 +16,8 @@ import logging
 import time
 from datetime import timedelta
 
-from bot.services.calendar_sync.sync import CalendarSync, Round
+from bot.services.calendar_sync.records import Round
+from bot.services.calendar_sync.sync import CalendarSync
 
 log = logging.getLogger(__name__)
 

@@ -76,24 +76,34 @@ class CalDAVServer:
             timeout=timeout,
         )
         self.calendar: Calendar | None = None
+        self.todos = False  # the calendar holds VTODOs too (its supported-calendar-component-set)
 
     def close(self) -> None:
         self.client.close()
 
     def open(self, known_url: str | None, *, create: bool = True) -> str | None:
         """The calendar's URL: `known_url` when it still answers, else found by its display name
-        (created when missing and `create`); None when missing and not created."""
+        (created when missing and `create`); None when missing and not created. Also learns
+        whether the calendar holds to-dos (:attr:`todos`)."""
         with guarded():
-            if known_url:
-                calendar = cast(Any, self.client).calendar(url=known_url)
-                try:
-                    calendar.get_display_name()
-                    self.calendar = calendar
-                    return known_url
-                except error.NotFoundError:
-                    log.info("calendar: the known calendar is gone; looking it up by name")
-            self.calendar = self._find(create)
-            return str(self.calendar.url) if self.calendar is not None else None
+            self.calendar = self._known(known_url) if known_url else None
+            if self.calendar is None:
+                self.calendar = self._find(create)
+            if self.calendar is None:
+                return None
+            components = cast(Any, self.calendar).get_supported_components()
+            self.todos = "VTODO" in {str(c).upper() for c in components}
+            return str(self.calendar.url)
+
+    def _known(self, url: str) -> Calendar | None:
+        calendar = cast(Any, self.client).calendar(url=url)
+        try:
+            calendar.get_display_name()
+        except error.NotFoundError:
+            log.info("calendar: the known calendar is gone; looking it up by name")
+            return None
+        found: Calendar = calendar
+        return found
 
     def _find(self, create: bool) -> Calendar | None:
         principal = cast(Any, self.client).principal()

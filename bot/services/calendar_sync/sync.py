@@ -8,8 +8,14 @@
                  deleted, task unchanged .... the task is deleted (audited, announced)
                  moved/deleted, task changed here too ─▶ conflict: microdesk's version is
                                               written back, and the owner is told
-            ─▶ out:   each open dated task whose fingerprint differs from its link is written
-                      (If-Match its ETag); events of done, deleted or undated tasks are deleted
+            ─▶ out:   (:mod:`bot.services.calendar_sync.push`) each open dated task whose
+                      fingerprint differs from its link is written (If-Match its ETag): its
+                      event, and its to-do where the calendar holds VTODOs; events and to-dos
+                      of done, deleted or undated tasks are deleted; an event linked under an
+                      older version's UID (without the install id) is replaced once by the one
+                      under the export's UID
+            ─▶ sweep (a round without a token only: the first, or the first after a restore):
+                      events of ours on the server that no link names are deleted
             ─▶ the new sync token; a failure is told to the owner once per kind, until a round
                succeeds again
 
@@ -21,12 +27,10 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -37,33 +41,15 @@ from bot.db.outbox import NOTICE
 from bot.db.proposals import AuditEntry
 from bot.services.audit import CALENDAR, OWNER
 from bot.services.calendar_sync import events
-from bot.services.calendar_sync.server import (
-    TIMEOUT,
-    CalDAVServer,
-    CalendarError,
-    Changes,
-    Stale,
-)
+from bot.services.calendar_sync.push import Push
+from bot.services.calendar_sync.records import Link, Round, read_links
+from bot.services.calendar_sync.server import TIMEOUT, CalDAVServer, CalendarError, Changes
 from bot.services.delivery.outbox import Outgoing, queue
 from bot.services.prefs import Preferences
+from bot.services.tasks import export
 from bot.services.tasks.dates import Due
 
 log = logging.getLogger(__name__)
-BATCH = 100  # writes recorded per transaction while pushing
-
-
-@dataclass
-class Round:
-    """What one round did (for the log, the tests and the bench)."""
-
-    pulled: int = 0  # events read back from the server (changed there, not by us)
-    applied: int = 0  # moves and deletes made in the calendar, now in microdesk
-    conflicts: int = 0
-    written: int = 0
-    deleted: int = 0
-    queued: int = 0  # notices for the owner
-    error: str | None = None
-    kinds: list[str] = field(default_factory=list)
 
 
 class CalendarSync:
@@ -82,6 +68,7 @@ class CalendarSync:
         self.timeout = TIMEOUT  # seconds a request may wait for the server
         self._connect = connect or (lambda: CalDAVServer(settings, timeout=self.timeout))
         self._server: CalDAVServer | None = None
+        self._install_id: str | None = None
 
     @property
     def target(self) -> str:
@@ -94,9 +81,13 @@ class CalendarSync:
         done = Round()
         try:
             server = self._open()
-            changes = server.changes(self._token())
+            token = self._token()
+            changes = server.changes(token)
             links = self._pull(server, changes, done)
-            self._push(server, done, links)
+            push = Push(self._sessions, server, self._tz, self._install, self._clock.now(), done)
+            push.run(links)
+            if token is None:
+                push.sweep(changes)
             self._succeeded(changes.token, done)
         except CalendarError as exc:
             self.close()
@@ -138,7 +129,7 @@ class CalendarSync:
         """Apply what the owner changed in the calendar; the links as they are after it (None
         when something changed, so the push reads them again)."""
         with self._sessions() as session:
-            links = {link.href: link for link in _links(session)}
+            links = {link.href: link for link in read_links(session)}
         gone = set(changes.deleted)
         if changes.full:
             gone |= {href for href in links if href not in changes.changed}
@@ -237,95 +228,18 @@ class CalendarSync:
             if row is not None:
                 row.etag = etag
 
-    # --- out to the calendar -------------------------------------------------------------------
-
-    def _push(self, server: CalDAVServer, done: Round, known: list[Link] | None = None) -> None:
-        """Write the tasks whose fingerprint differs from their links; delete what is gone.
-        Only changed tasks are loaded as objects: a quiet round reads plain columns."""
-        now, tz = self._clock.now(), self._tz
-        with self._sessions() as session:
-            rows = session.execute(
-                select(*FINGERPRINTED).where(Task.status == OPEN, Task.due_at.is_not(None))
-            ).all()
-            links = known if known is not None else _links(session)
-        by_task: dict[int, list[Link]] = {}
-        for link in links:
-            by_task.setdefault(link.task_id, []).append(link)
-        prints = {row.id: events.fingerprint(row, tz) for row in rows}
-        writes: list[Callable[[Session], None]] = []
-        for link in links:
-            if link.task_id not in prints:
-                self._delete(server, link, writes, done)
-        changed = [
-            task_id
-            for task_id, print_ in prints.items()
-            if not by_task.get(task_id)
-            or any(link.fingerprint != print_ for link in by_task[task_id])
-        ]
-        for start in range(0, len(changed), BATCH):
-            for task in self._tasks(changed[start : start + BATCH]):
-                mine = by_task.get(task.id, [])
-                self._write(server, task, prints[task.id], mine, now, writes, done)
-            self._commit(writes)
-        self._commit(writes)
-
-    def _tasks(self, ids: Sequence[int]) -> Sequence[Task]:
-        with self._sessions() as session:
-            return session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)).all()
-
-    def _write(
-        self,
-        server: CalDAVServer,
-        task: Task,
-        print_: str,
-        mine: Sequence[Link],
-        now: datetime,
-        writes: list[Callable[[Session], None]],
-        done: Round,
-    ) -> None:
-        known = {link.uid: link for link in mine}
-        made = events.resources(task, self._tz, now)
-        for resource in made:
-            link = known.get(resource.uid)
-            href = link.href if link else server.event_path(resource.uid)
-            try:
-                etag = server.put(href, resource.body, link.etag if link else None)
-            except Stale:
-                continue  # changed meanwhile in the calendar: the next round reads it first
-            writes.append(_upsert(resource, task.id, href, etag, print_, now))
-            done.written += 1
-        uids = {r.uid for r in made}
-        for link in mine:
-            if link.uid not in uids:
-                self._delete(server, link, writes, done)
-
-    def _delete(
-        self,
-        server: CalDAVServer,
-        link: Link,
-        writes: list[Callable[[Session], None]],
-        done: Round,
-    ) -> None:
-        try:
-            server.delete(link.href, link.etag)
-        except Stale:
-            return
-        writes.append(_unlink(link.uid))
-        done.deleted += 1
-
-    def _commit(self, writes: list[Callable[[Session], None]]) -> None:
-        if not writes:
-            return
-        with self._sessions.begin() as session:
-            for write in writes:
-                write(session)
-        writes.clear()
-
     # --- state, failures, notices --------------------------------------------------------------
 
     @property
     def _tz(self) -> ZoneInfo:
         return self._prefs.tz
+
+    @property
+    def _install(self) -> str:
+        """This install's id, part of every UID (read once: a restore needs a new process)."""
+        if self._install_id is None:
+            self._install_id = export.install_id(self._sessions)
+        return self._install_id
 
     def _state(self) -> CalendarState:
         with self._sessions.begin() as session:
@@ -399,59 +313,3 @@ class CalendarSync:
 
 def _live(task: Task | None) -> bool:
     return task is not None and task.status == OPEN and task.due_at is not None
-
-
-@dataclass(frozen=True)
-class Link:
-    """A calendar link as plain values, to read after its session closed."""
-
-    uid: str
-    task_id: int
-    href: str
-    etag: str | None
-    fingerprint: str
-    start: str
-    carries_due: bool
-
-
-def _links(session: Session) -> list[Link]:
-    columns = [getattr(CalendarLink, f.name) for f in fields(Link)]
-    return [Link(*row) for row in session.execute(select(*columns))]
-
-
-FINGERPRINTED = (
-    Task.id,
-    Task.title,
-    Task.assignee,
-    Task.due_at,
-    Task.has_time,
-    Task.repeat_rule,
-    Task.repeat_anchor,
-    Task.status,
-)
-
-
-def _upsert(
-    resource: events.Resource,
-    task_id: int,
-    href: str,
-    etag: str | None,
-    print_: str,
-    now: datetime,
-) -> Callable[[Session], None]:
-    def write(session: Session) -> None:
-        row = session.get(CalendarLink, resource.uid)
-        if row is None:
-            row = CalendarLink(uid=resource.uid)
-            session.add(row)
-        row.task_id, row.href, row.etag, row.fingerprint = task_id, href, etag, print_
-        row.start, row.carries_due, row.synced_at = resource.start, bool(resource.start), now
-
-    return write
-
-
-def _unlink(uid: str) -> Callable[[Session], None]:
-    def write(session: Session) -> None:
-        session.execute(delete(CalendarLink).where(CalendarLink.uid == uid))
-
-    return write

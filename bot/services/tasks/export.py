@@ -125,7 +125,12 @@ def task_events(task: Task, tz: ZoneInfo, now: datetime, install: str = "") -> l
 
 
 def uid_of(task: Task, install: str = "") -> str:
-    return f"task-{task.id}{'-' + install if install else ''}@microdesk"
+    return uid_for(task.id, install)
+
+
+def uid_for(task_id: int, install: str = "") -> str:
+    """``task-<id>-<install>@microdesk`` (``task-<id>@microdesk`` without an install id)."""
+    return f"task-{task_id}{'-' + install if install else ''}@microdesk"
 
 
 def _replaced(rule: str, anchor: datetime, moved: datetime) -> datetime:
