@@ -129,7 +129,7 @@ class LexicalIndex:
         in everyday language ("Dolphin" is a word too). German capitalises every noun: German
         questions have no such names.
         """
-        words = _WORD.findall(query)
+        words: list[str] = _WORD.findall(query)
         if language([w.lower() for w in words]) != "english":
             return None
         for position, word in enumerate(words):
