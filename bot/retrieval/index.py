@@ -62,8 +62,10 @@ class Snapshot:
         import numpy as np
 
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors.astype(np.float32, copy=False)
+        vectors /= np.where(norms > 0, norms, 1.0)  # in place: the caller's own array
         self.ids = ids
-        self.vectors = (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.vectors = vectors
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -161,21 +163,29 @@ class ChromaIndex:
         import numpy as np
 
         collection = self._open()
-        if not 0 < self.count() <= limit:
+        count = self.count()
+        if not 0 < count <= limit:
             return None
-        ids: list[int] = []
-        rows: list[Any] = []
-        while True:
+        ids = np.zeros(count, dtype=np.int64)
+        vectors: npt.NDArray[np.float32] | None = None  # filled page by page: no second copy
+        done = 0
+        while done < count:
             get = functools.partial(
-                collection.get, include=["embeddings"], limit=self._batch_size, offset=len(ids)
+                collection.get, include=["embeddings"], limit=self._batch_size, offset=done
             )
             page = self._call(get)
-            ids.extend(int(i) for i in page["ids"])
-            rows.extend(page["embeddings"] if len(page["ids"]) else [])
-            if len(page["ids"]) < self._batch_size:
+            rows = np.asarray(page["embeddings"], dtype=np.float32)
+            if not len(page["ids"]):
                 break
-        vectors = np.asarray(rows, dtype=np.float32).reshape(len(ids), -1)
-        return Snapshot(np.asarray(ids, dtype=np.int64), vectors)
+            if vectors is None:
+                vectors = np.zeros((count, rows.shape[1]), dtype=np.float32)
+            n = min(len(page["ids"]), count - done)
+            ids[done : done + n] = [int(i) for i in page["ids"][:n]]
+            vectors[done : done + n] = rows[:n]
+            done += n
+        if vectors is None:
+            return None
+        return Snapshot(ids[:done], vectors[:done])
 
     def reset(self) -> None:
         self._open()
