@@ -63,7 +63,7 @@ RELEVANCE = {
     "use-multilingual-v3": Relevance(
         coverage_weight=0.5,
         threshold=0.36,
-        cross_threshold=0.1,
+        cross_threshold=0.12,
         cross_similarity=0.3,
         unknown_names=True,
     ),
