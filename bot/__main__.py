@@ -200,5 +200,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         services.close()
 
 
+QUICK_EXIT = ("ask",)  # one-shot verbs: main() has closed all they opened when it returns
+
+
+def cli() -> None:
+    """The `microdesk` command: main(), and for a one-shot verb no interpreter teardown.
+
+    Tearing down the modules and objects a question loaded took ~0.4 s of a 1.5 s `ask`;
+    the output is flushed and logging shut down first, and nothing is left open by then.
+    """
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def console_script() -> str:
-    """The one console script pyproject installs, checked to point at the CLI's main."""
+    """The one console script pyproject installs, checked to point at the CLI's entry."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     [(name, target)] = scripts.items()
-    assert target == "bot.__main__:main"
+    assert target == "bot.__main__:cli"
     return str(name)
 
 

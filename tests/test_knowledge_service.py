@@ -164,6 +164,32 @@ def test_a_restarted_service_searches_without_reingesting(
     assert restarted.ingest_dir().named("unchanged")
 
 
+def test_a_one_shot_ask_searches_the_prepared_vectors_without_starting_the_index(
+    service: KnowledgeService, tmp_path: Path, parser: SandboxParser
+) -> None:
+    models = tmp_path / "models"
+    first = make_service(tmp_path, persistent(tmp_path), parser, prepared=models)
+    first.ingest_dir()
+    question = "Is there a surcharge for urgent delivery?"
+    expected = [(p.source, round(p.score, 4)) for p in first.search(question)]
+    [prepared] = models.glob("vectors-*.npz")
+
+    index = persistent(tmp_path)
+    asking = make_service(tmp_path, index, parser, prepared=models)
+    assert asking.ingest_dir().named("unchanged")
+    assert [(p.source, round(p.score, 4)) for p in asking.search(question)] == expected
+    check_sample_answers(asking)
+    assert index._client is None  # chromadb never started
+
+    (tmp_path / "knowledge" / "rates.md").write_text("# Rates\n\nNight shifts cost 90 EUR an hour.")
+    asking.ingest_dir()  # a change: the index itself is checked, written, and copied again
+    assert index._client is not None and not prepared.exists()
+    assert len(list(models.glob("vectors-*.npz"))) == 1
+    assert asking.search("What do night shifts cost?")[0].document == "rates.md"
+    fresh = make_service(tmp_path, persistent(tmp_path), parser, prepared=models)
+    assert fresh.search("What do night shifts cost?")[0].document == "rates.md"
+
+
 def test_a_restart_repairs_vectors_a_crash_left_behind(
     service: KnowledgeService, tmp_path: Path, parser: SandboxParser
 ) -> None:

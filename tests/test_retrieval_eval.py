@@ -25,5 +25,5 @@ def test_the_subset_names_the_right_file_and_declines_what_it_cannot_answer(
     assert report.recall("en", 3) >= 0.95  # measured 1.000
     assert report.recall("de", 3) >= 0.9  # measured 1.000
     assert report.recall("de-en", 3) >= 0.7  # measured 0.824 (German questions, English files)
-    assert report.declined("none") >= 0.75  # measured 0.841
-    assert report.false_declines <= 0.06  # measured 0.037
+    assert report.declined("none") >= 0.85  # measured 0.864 (38 of 44); 0.841 before wordfreq
+    assert report.false_declines <= 0.05  # measured 0.037

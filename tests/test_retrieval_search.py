@@ -48,6 +48,26 @@ def test_bm25_ranks_by_words_and_ignores_unknown_ones() -> None:
     assert LexicalIndex([], []).query("anything", 5) == []
 
 
+def test_coverage_weighs_rare_words_and_not_everyday_words_the_documents_lack() -> None:
+    index = LexicalIndex([1, 2, 3], ["Logo design 450 EUR", "Tomasz copywriting", "VAT return"])
+    # "much" and "cost" are in no passage, but they are everyday words: the logo is the subject
+    assert index.coverage("How much does a logo cost?", "Logo design 450 EUR") == 1.0
+    # "banana" is in no passage and not an everyday word: it weighs as the rarest
+    assert index.coverage("banana logo", "Logo design 450 EUR") < 0.5
+    assert index.coverage("banana bread", "Logo design 450 EUR") == 0.0
+
+
+def test_a_name_no_document_mentions_is_an_unknown_name() -> None:
+    index = LexicalIndex([1, 2], ["Tomasz writes copy for 60 EUR an hour", "Logo design"])
+    assert index.unknown_name("Where does KMail keep my mail?") == "KMail"
+    assert index.unknown_name("How do I use Kalarm on another desktop?") == "Kalarm"
+    assert index.unknown_name("What does Tomasz charge?") is None  # the documents name him
+    assert index.unknown_name("Kalarm crashes") is None  # a first word: capitalised anyway
+    assert index.unknown_name("Do you sign a GDPR agreement?") is None  # an acronym
+    assert index.unknown_name("Has the Dolphin logo changed?") is None  # an everyday word too
+    assert index.unknown_name("Wie benutze ich Kalarm mit KMail?") is None  # German: nouns
+
+
 def test_fusion_modes() -> None:
     dense = [(1, 0.80), (2, 0.75), (4, 0.50), (3, 0.40)]
     lexical = [(3, 12.0), (2, 6.0)]

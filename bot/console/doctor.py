@@ -22,8 +22,6 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -226,6 +224,8 @@ def _timeout_args(sqlite: bool) -> dict[str, Any]:
 
 
 def _inspect_database(engine: Engine, sqlite: bool) -> Check:
+    from alembic.migration import MigrationContext  # not at import: every start checks DATA_DIR
+
     with engine.connect() as conn:
         if sqlite:
             verdict = str(conn.execute(text("PRAGMA integrity_check")).scalar())
@@ -237,6 +237,8 @@ def _inspect_database(engine: Engine, sqlite: bool) -> Check:
 
 def _revision_check(current: set[str]) -> Check:
     """The database's revisions (one per branch of the migrations) against this version's."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     shown = ", ".join(sorted(current))
     if current == set(script.get_heads()):

@@ -25,14 +25,16 @@ if TYPE_CHECKING:  # numpy loads with the index, on first use, not at the bot's 
 UNREACHABLE = "The document index is not reachable right now; try again in a minute."
 
 
-class VectorIndex(Protocol):
-    def upsert(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None: ...
-
-    def delete(self, ids: Sequence[int]) -> None: ...
-
+class NearestVectors(Protocol):
     def query(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The k nearest chunk ids with their cosine similarity, best first."""
         ...
+
+
+class VectorIndex(NearestVectors, Protocol):
+    def upsert(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None: ...
+
+    def delete(self, ids: Sequence[int]) -> None: ...
 
     def count(self) -> int: ...
 
@@ -43,6 +45,42 @@ class VectorIndex(Protocol):
     def reset(self) -> None:
         """Drop every vector (before a rebuild)."""
         ...
+
+    def snapshot(self, limit: int) -> Snapshot | None:
+        """Every vector with its id, when there are some and at most `limit` of them."""
+        ...
+
+
+class Snapshot:
+    """A read-only copy of the index's vectors, searched exactly (one matrix product).
+
+    A one-shot ``microdesk ask`` reads it from DATA_DIR/models instead of starting chromadb
+    (~0.7 s); see bot.services.knowledge.index.PreparedVectors.
+    """
+
+    def __init__(self, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+        import numpy as np
+
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors.astype(np.float32, copy=False)
+        vectors /= np.where(norms > 0, norms, 1.0)  # in place: the caller's own array
+        self.ids = ids
+        self.vectors = vectors
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def query(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        import numpy as np
+
+        if not len(self.ids) or k <= 0:
+            return []
+        norm = float(np.linalg.norm(vector)) or 1.0
+        scores = self.vectors @ (vector.astype(np.float32) / norm)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in top]
 
 
 def collection_name(embedder_name: str) -> str:
@@ -120,6 +158,34 @@ class ChromaIndex:
             found.extend(int(i) for i in page["ids"])
             if len(page["ids"]) < self._batch_size:
                 return found
+
+    def snapshot(self, limit: int) -> Snapshot | None:
+        import numpy as np
+
+        collection = self._open()
+        count = self.count()
+        if not 0 < count <= limit:
+            return None
+        ids = np.zeros(count, dtype=np.int64)
+        vectors: npt.NDArray[np.float32] | None = None  # filled page by page: no second copy
+        done = 0
+        while done < count:
+            get = functools.partial(
+                collection.get, include=["embeddings"], limit=self._batch_size, offset=done
+            )
+            page = self._call(get)
+            rows = np.asarray(page["embeddings"], dtype=np.float32)
+            if not len(page["ids"]):
+                break
+            if vectors is None:
+                vectors = np.zeros((count, rows.shape[1]), dtype=np.float32)
+            n = min(len(page["ids"]), count - done)
+            ids[done : done + n] = [int(i) for i in page["ids"][:n]]
+            vectors[done : done + n] = rows[:n]
+            done += n
+        if vectors is None:
+            return None
+        return Snapshot(ids[:done], vectors[:done])
 
     def reset(self) -> None:
         self._open()

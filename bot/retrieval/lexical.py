@@ -7,6 +7,10 @@ are stemmed by that language's Snowball stemmer (PyStemmer): "Pakete" and "Paket
 
 ``coverage`` is the decline signal: how much of a query's rarity-weighted vocabulary a passage
 contains ("banana bread" in a Linux manual covers almost nothing: no passage contains "banana").
+A word no passage contains weighs as the rarest, unless it is an everyday word the documents
+merely don't use ("How much …"): that one weighs nothing (bot.retrieval.common_words).
+``unknown_name`` is the other: an English question that names something ("KMail") the
+documents never mention.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import math
 import re
 from collections.abc import Sequence
 from typing import Any
+
+from bot.retrieval import common_words
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = """a an and are as at be but by do does for from had has have how i if in into is it its me
@@ -105,30 +111,70 @@ class LexicalIndex:
     def coverage(self, query: str, text: str) -> float:
         """Share of the query's words, weighted by rarity (IDF), that `text` contains (0–1).
 
-        A word the index has never seen weighs as the rarest: it is in no passage.
+        A word the index has never seen weighs as the rarest (it is in no passage), unless it
+        is an everyday word (then it weighs nothing: the owner's phrasing, not the subject).
         """
-        words = set(self._query_tokens(query))
-        if not words:
+        weights = self._weights(query)
+        total = sum(weights.values())
+        if not total:
             return 0.0
         present = set(tokenize(text))
-        weights = {w: self._idf(w) for w in words}
-        total = sum(weights.values())
-        return sum(v for w, v in weights.items() if w in present) / total if total else 0.0
+        return sum(v for w, v in weights.items() if w in present) / total
+
+    def unknown_name(self, query: str) -> str | None:
+        """A name in an English `query` that no passage mentions ("KMail", "Kalarm"), if any.
+
+        A name: written with a capital past the question's first word, or with capitals inside
+        ("KMail"); not an acronym in capitals ("GDPR", which owners spell many ways), and rare
+        in everyday language ("Dolphin" is a word too). German capitalises every noun: German
+        questions have no such names.
+        """
+        words: list[str] = _WORD.findall(query)
+        if language([w.lower() for w in words]) != "english":
+            return None
+        for position, word in enumerate(words):
+            if word.isupper() or not (
+                (position > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
+            ):
+                continue
+            if not self._seen(word.lower()) and common_words.is_rare(word):
+                return word
+        return None
+
+    def _weights(self, query: str) -> dict[str, float]:
+        """Each query stem's weight: its IDF, or 0 for an everyday word no passage holds."""
+        weights: dict[str, float] = {}
+        vocab = self._vocab()
+        for word, stem in self._query_words(query):
+            if stem not in vocab and common_words.is_common(word):
+                weights.setdefault(stem, 0.0)
+            else:
+                weights[stem] = self._idf(stem)
+        return weights
+
+    def _seen(self, word: str) -> bool:
+        return any(stem in self._vocab() for _, stem in self._query_words(word))
 
     def _query_tokens(self, text: str) -> list[str]:
-        """A short query's language is a guess: a stem the index lacks is tried in the other."""
-        words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-        first = language(_WORD.findall(text.lower()))
+        return [stem for _, stem in self._query_words(text)]
+
+    def _query_words(self, text: str) -> list[tuple[str, str]]:
+        """(word, stem) of each query word but the function words.
+
+        A short query's language is a guess: a stem the index lacks is tried in the other.
+        """
+        lowered = _WORD.findall(text.lower())
+        first = language(lowered)
         second = "german" if first == "english" else "english"
         vocab = self._vocab()
-        tokens = []
-        for word in words:
+        pairs = []
+        for word in (w for w in lowered if w not in STOPWORDS):
             stem = _stemmer(first)(word)
             if stem not in vocab:
                 other = _stemmer(second)(word)
                 stem = other if other in vocab else stem
-            tokens.append(stem)
-        return tokens
+            pairs.append((word, stem))
+        return pairs
 
     def _idf(self, word: str) -> float:
         n = len(self.ids)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.retrieval.embedding import Embedder
-from bot.retrieval.index import VectorIndex
+from bot.retrieval.index import NearestVectors, VectorIndex
 from bot.retrieval.lexical import LexicalIndex
 
 Method = Literal["dense", "bm25", "rrf", "weighted"]
@@ -105,8 +105,12 @@ class HybridSearch:
     def search(self, query: str, lexical: LexicalIndex, k: int) -> list[Hit]:
         return self.ranked(query, lexical, k)[0]
 
-    def ranked(self, query: str, lexical: LexicalIndex, k: int) -> tuple[list[Hit], float, float]:
+    def ranked(
+        self, query: str, lexical: LexicalIndex, k: int, vectors: NearestVectors | None = None
+    ) -> tuple[list[Hit], float, float]:
         """The k best hits; the best dense cosine, and the mean of the dense candidates'.
+
+        `vectors` searches instead of the index (a prepared copy of it, same ids).
 
         The mean is how near this query comes to any text of the collection: a large
         collection has some passage at 0.6 for almost any question, so the best cosine alone
@@ -115,7 +119,8 @@ class HybridSearch:
         n = max(k, self.fusion.candidates)
         dense: Ranked = []
         if self.fusion.method != "bm25":
-            dense = best_of_pairs(self.index.query(self.embedder.embed_query(query), 2 * n))[:n]
+            index = vectors if vectors is not None else self.index
+            dense = best_of_pairs(index.query(self.embedder.embed_query(query), 2 * n))[:n]
         sparse: Ranked = lexical.query(query, n) if self.fusion.method != "dense" else []
         scores = [score for _, score in dense]
         best = max(scores, default=0.0)

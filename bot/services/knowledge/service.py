@@ -37,7 +37,7 @@ from bot.errors import UserInputError
 from bot.retrieval.chunking import SECTION_SEPARATOR, ChunkParams
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.excerpt import excerpt
-from bot.retrieval.index import VectorIndex
+from bot.retrieval.index import Snapshot, VectorIndex
 from bot.retrieval.lexical import LexicalIndex, text_language, trim_heap
 from bot.retrieval.parsing import Limits
 from bot.retrieval.relevance import Evidence, Relevance, best_evidence
@@ -45,6 +45,7 @@ from bot.retrieval.sandbox import Parser, SandboxParser
 from bot.retrieval.search import Fusion, HybridSearch
 from bot.services.knowledge.index import (
     PreparedLexical,
+    PreparedVectors,
     Progress,
     VectorUpkeep,
     build_lexical,
@@ -55,11 +56,16 @@ from bot.services.knowledge.ingest import DocResult, Ingester, IngestReport, cle
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1_000
 TOPICS = 6  # documents named when a question is declined
-# Calibrated per embedder (bench/eval_retrieval.py --calibrate, on the held-out set and on
-# --samples): at most 5 % of answerable questions declined on both. Other embedders: never.
+# Calibrated per embedder (bench/eval_retrieval.py --calibrate, on the tuning halves of the
+# held-out set and of --samples): at most 4 % of answerable questions declined on each. Other
+# embedders: never.
 RELEVANCE = {
     "use-multilingual-v3": Relevance(
-        coverage_weight=0.5, threshold=0.307, cross_threshold=0.1, cross_similarity=0.3
+        coverage_weight=0.5,
+        threshold=0.36,
+        cross_threshold=0.12,
+        cross_similarity=0.3,
+        unknown_names=True,
     ),
 }
 NEVER_DECLINE = Relevance(coverage_weight=0.0, threshold=0.0)
@@ -147,7 +153,9 @@ class KnowledgeService:
         self.relevance = relevance or RELEVANCE.get(embedder.name, NEVER_DECLINE)
         self._write = threading.RLock()
         self._lexical: LexicalIndex | None = None
+        self._snapshot: Snapshot | None = None  # the prepared vectors, while the index is unopened
         self._prepared = PreparedLexical(prepared) if prepared else None
+        self._prepared_vectors = PreparedVectors(prepared, embedder.name) if prepared else None
 
     # -- ingestion -------------------------------------------------------------------------
 
@@ -160,8 +168,9 @@ class KnowledgeService:
             raise UserInputError(f"There is no folder {root.name or str(root)!r} to index.")
         files, complete = self._ingest.scan(root)
         with self._write:
-            self._ensure_vectors()
             before = self._generation()
+            if not self._has_prepared_vectors(before):  # else checked when something changes
+                self._ensure_vectors()
             report = self._ingest.folder(root, files, complete, progress)
             self._refresh_lexical_if_changed(before)
         log.info("ingested %s: %s", root.name, report.summary)
@@ -181,8 +190,11 @@ class KnowledgeService:
     def rebuild_index(self, progress: Progress | None = None) -> int:
         """Re-embed every stored chunk into an empty vector index; returns the chunk count."""
         with self._write:
+            self._snapshot = None
             count = self._vectors.rebuild(progress)
             self._refresh_lexical()
+            if self._prepared_vectors is not None:  # new vectors: the copy is written again
+                self._prepared_vectors.write(self._generation(), self._index)
         return count
 
     def index_drift(self) -> tuple[set[int], set[int]]:
@@ -200,6 +212,7 @@ class KnowledgeService:
         passages, (similarity, typical), lexical = self._find(query, k)
         query = _clean_query(query)
         asked = text_language(query)
+        unknown = passages and lexical.unknown_name(query) is not None
         evidence = best_evidence(
             [
                 Evidence(
@@ -207,6 +220,7 @@ class KnowledgeService:
                     similarity,
                     typical,
                     text_language(p.text) == asked,
+                    bool(unknown),
                 )
                 for p in passages
             ]
@@ -237,10 +251,11 @@ class KnowledgeService:
         lexical = self._lexical_index()
         if not len(lexical):
             return [], (0.0, 0.0), lexical
-        if not self._vectors.checked:
+        snapshot = None if self._vectors.checked else self._read_snapshot()
+        if snapshot is None and not self._vectors.checked:
             with self._write:
                 self._ensure_vectors()
-        hits, similarity, typical = self._search.ranked(query, lexical, k)
+        hits, similarity, typical = self._search.ranked(query, lexical, k, snapshot)
         with self._sessions() as session:
             found = KnowledgeRepo(session).chunks_by_id([h.chunk_id for h in hits])
 
@@ -308,8 +323,30 @@ class KnowledgeService:
 
     def _ensure_vectors(self) -> None:
         """Once per process, make the vector index agree with the stored chunks (lock held)."""
+        if self._vectors.checked:
+            return
+        self._snapshot = None  # from here on the index itself is searched
         if self._vectors.ensure():  # rebuilt: BM25 is built again with it, as rebuild_index does
             self._refresh_lexical()
+        else:
+            self._keep_vectors()
+
+    def _has_prepared_vectors(self, generation: str) -> bool:
+        return self._prepared_vectors is not None and self._prepared_vectors.has(generation)
+
+    def _read_snapshot(self) -> Snapshot | None:
+        """The prepared vectors of the current chunks, until this process opens the index."""
+        if self._snapshot is None and self._prepared_vectors is not None:
+            with self._write:
+                if not self._vectors.checked:
+                    self._snapshot = self._prepared_vectors.read(self._generation())
+        return self._snapshot
+
+    def _keep_vectors(self) -> None:
+        """A copy of the checked index for the next process, if the current one has none."""
+        generation = self._generation()
+        if self._prepared_vectors is not None and not self._has_prepared_vectors(generation):
+            self._prepared_vectors.write(generation, self._index)
 
     def _lexical_index(self) -> LexicalIndex:
         if self._lexical is None:
@@ -326,10 +363,13 @@ class KnowledgeService:
         trim_heap()  # the chunk texts and token lists of the build are garbage by now
         if self._prepared is not None:
             self._prepared.write(self._generation(), self._lexical)
+        if self._vectors.checked:
+            self._keep_vectors()
 
     def _refresh_lexical_if_changed(self, before: str) -> None:
         """Build BM25 again only when chunks came or went (an unchanged folder costs nothing)."""
         if self._generation() != before:
+            self._ensure_vectors()  # the index was left unchecked when a copy of it was prepared
             self._refresh_lexical()
 
     def _generation(self) -> str:
