@@ -27,6 +27,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.console.backup import restore_command
 from bot.console.doctor import check_pg_dump
+from bot.db.calendar import CalendarLink, CalendarState
 from bot.errors import MicrodeskError, UserInputError
 from bot.services.backup.postgres import Postgres, explain
 from bot.services.backup.postgres_load import trial_restore
@@ -211,6 +212,10 @@ async def test_scheduled_backup_is_verified_and_a_bad_restore_changes_nothing(
             ),
             {"at": datetime(2026, 11, 1, tzinfo=UTC)},
         )
+    with services.sessions.begin() as session:  # the calendar sync state of the backup's day
+        at = datetime(2026, 11, 1, tzinfo=UTC)
+        session.add(CalendarState(id=1, target="t", sync_token="token-of-the-day"))
+        session.add(CalendarLink(uid="u", task_id=1, href="/e", fingerprint="f", synced_at=at))
     assert await services.backups.weekly_if_due() is None
     [name] = [p.name for p in (tmp_path / "nas").iterdir()]
     assert name.endswith(".zip.age")
@@ -243,6 +248,10 @@ async def test_scheduled_backup_is_verified_and_a_bad_restore_changes_nothing(
     assert titles(services) == ["Quarterly report"]
     with services.engine.connect() as conn:
         assert conn.scalar(text("SELECT status FROM contractors")) == "revoked"
+        # the restored tasks win over the calendar: its links and sync token are forgotten
+        assert conn.scalar(text("SELECT count(*) FROM calendar_links")) == 0
+        assert conn.scalar(text("SELECT sync_token FROM calendar_state")) is None
+        assert conn.scalar(text("SELECT target FROM calendar_state")) == "t"
     no_password_in(console.export_text(), *(r.getMessage() for r in caplog.records))
 
 

@@ -109,7 +109,8 @@ def restore(pg: Postgres, path: Path, work: Path) -> None:
     """Replace the tables of the live database with the dump's, in one transaction (psql
     ``--single-transaction``): every table of the schema dropped (a newer migration's too), the
     dump restored, the live revocations and closed invites carried over
-    (:mod:`bot.services.team.carry`). Any error rolls all of it back."""
+    (:mod:`bot.services.team.carry`), the calendar's links and sync token dropped (the restored
+    tasks win: :mod:`bot.services.calendar_sync.restored`). Any error rolls all of it back."""
     tool("psql")  # before anything is read or written
     entries = check_dump(path)
     engine = pg.engine()
@@ -152,11 +153,16 @@ BEGIN
 END $$;
 """
 
-# the restored tables get the revocations made since the backup: revoked stays revoked
+# the restored tables get the revocations made since the backup: revoked stays revoked; and
+# the calendar sync forgets the server (as bot.services.calendar_sync.restored does on SQLite)
 AFTER_RESTORE = """
 RESET search_path;
 DO $$
 BEGIN
+  IF to_regclass('calendar_links') IS NOT NULL AND to_regclass('calendar_state') IS NOT NULL THEN
+    DELETE FROM calendar_links;
+    UPDATE calendar_state SET sync_token = NULL;
+  END IF;
   IF to_regclass('contractors') IS NOT NULL AND to_regclass('team_invites') IS NOT NULL THEN
     UPDATE contractors AS c SET status = 'revoked', revoked_at = r.revoked_at
       FROM pg_temp.microdesk_revoked AS r
