@@ -257,3 +257,21 @@ def test_the_embedder_is_lazy_and_batches_match_single_texts() -> None:
     for row, single in zip(batch, singles, strict=True):
         assert abs(float(row @ single) - 1.0) < 1e-4  # per-batch padding changes nothing
     assert abs(float(batch[0] @ batch[0]) - 1.0) < 1e-5
+
+
+def test_close_stops_a_folder_run_after_its_file_and_waits_for_it(
+    service: KnowledgeService,
+) -> None:
+    closer: list[threading.Thread] = []
+
+    def progress(done: int, total: int, label: str) -> None:
+        if done == 1:  # the bot is stopping while the folder is read
+            closer.append(threading.Thread(target=service.close))
+            closer[0].start()
+            assert service._ingest.stopping.wait(5)
+
+    report = service.ingest_dir(progress=progress)
+    closer[0].join(5)
+    assert not closer[0].is_alive()  # close() went on once the run had let go
+    assert len(report.results) == 1  # of 5 files: the rest waits for the next start
+    assert stored_chunks(service) > 0

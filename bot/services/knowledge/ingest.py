@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -100,6 +101,7 @@ class Ingester:
         self._limits = limits
         self._chunking = chunking
         self._max_files = max_files
+        self.stopping = threading.Event()  # set at close: a folder run ends after its file
 
     def scan(self, root: Path) -> tuple[list[Path], bool]:
         """Files under root, hidden ones and Office lock files left out; False if capped."""
@@ -121,6 +123,8 @@ class Ingester:
         """Ingest the scanned `files` of `root`; drop the documents of files gone from it."""
         report = IngestReport()
         for done, file in enumerate(files, start=1):
+            if self.stopping.is_set():  # closing: the rest waits for the next start
+                return report
             report.results.append(self._ingest_path(root, file))
             if progress:
                 progress(done, len(files), file.relative_to(root).as_posix())

@@ -173,7 +173,7 @@ class KnowledgeService:
                 self._ensure_vectors()
             report = self._ingest.folder(root, files, complete, progress)
             self._refresh_lexical_if_changed(before)
-        log.info("ingested %s: %s", root.name, report.summary)
+            log.info("ingested %s: %s", root.name, report.summary)  # before close() goes on
         return report
 
     def ingest_file(self, name: str, data: bytes, progress: Progress | None = None) -> DocResult:
@@ -291,7 +291,11 @@ class KnowledgeService:
         self._embedder.embed_query("warm up")
 
     def close(self) -> None:
-        """Stop the parsing worker this service started (if it started one)."""
+        """Stop a folder run after its current file (and wait for it), then the parsing worker
+        this service started (if it started one)."""
+        self._ingest.stopping.set()
+        with self._write:  # a run in a worker thread holds it until it has stopped
+            pass
         if self._owns_parser and isinstance(self._parser, SandboxParser):
             self._parser.close()
 
