@@ -165,7 +165,7 @@ def _paths_or_none(settings: Settings) -> DataPaths | None:
 
 
 @contextmanager
-def _exclusive(database: Path) -> Iterator[None]:
+def exclusive(database: Path) -> Iterator[None]:
     lock = DataLock(database)
     if not lock.acquire(exclusive=True):
         raise UserInputError(IN_USE)
@@ -218,7 +218,7 @@ def restore_backup(
     if not archive.is_file():
         raise UserInputError("There is no backup file at that path.")
     paths.database.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(paths.database):
+    with exclusive(paths.database):
         staging = Path(tempfile.mkdtemp(dir=paths.database.parent, prefix=".microdesk-restore-"))
         try:
             manifest = unpack(archive, staging, progress)
@@ -229,7 +229,7 @@ def restore_backup(
             forget_sync_state_in(staging / DB_NAME)  # the restored tasks win in the calendar
             progress(1, 1, "replacing")
             previous = _replace_database(staging / DB_NAME, paths.database)
-            notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)
+            notes = replace_index(staging / INDEX_DIR, paths.index, manifest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     log.info("restored a backup of schema %s", manifest.schema_revision)
@@ -291,7 +291,7 @@ def _checkpoint(live: Path) -> None:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _replace_index(staged: Path, live: Path | None, manifest: Manifest) -> tuple[str, ...]:
+def replace_index(staged: Path, live: Path | None, manifest: Manifest) -> tuple[str, ...]:
     if live is None:
         return (SERVER,)
     with INDEX_LOCK:

@@ -9,7 +9,8 @@ The order makes a refusal change nothing and a failure leave the database as it 
    it must hold a PostgreSQL dump of a schema this version knows;
 4. ``pg_dump`` the current database to ``DATA_DIR/microdesk.pgdump.before-restore``;
 5. one ``psql --single-transaction``: tables dropped, the dump restored, the live revocations
-   carried over (:func:`bot.services.backup.postgres.restore`); any error rolls it all back;
+   carried over and the calendar sync state dropped
+   (:func:`bot.services.backup.postgres_load.restore`); any error rolls it all back;
 6. the index folder as with SQLite. Migrations to this version run next (``microdesk restore``
    records the restore in the audit log after migrating, as with SQLite).
 """
@@ -32,9 +33,9 @@ from bot.services.backup.restore import (
     NEWER,
     OTHER_ENGINE,
     RestoreResult,
-    _exclusive,
-    _replace_index,
+    exclusive,
     known_revisions,
+    replace_index,
 )
 from bot.services.backup.service import DataPaths
 
@@ -65,7 +66,7 @@ def restore_postgres(
     if not archive.is_file():
         raise UserInputError("There is no backup file at that path.")
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    with _exclusive(paths.database):
+    with exclusive(paths.database):
         staging = Path(tempfile.mkdtemp(dir=settings.DATA_DIR, prefix=".microdesk-restore-"))
         try:
             manifest = unpack(archive, staging, progress)
@@ -73,7 +74,7 @@ def restore_postgres(
             previous = _keep_previous(pg, settings.DATA_DIR, staging)
             progress(1, 1, "replacing")
             restore(pg, staging / PG_DUMP, staging)
-            notes = _replace_index(staging / INDEX_DIR, paths.index, manifest)
+            notes = replace_index(staging / INDEX_DIR, paths.index, manifest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     log.info("restored a PostgreSQL backup of schema %s", manifest.schema_revision)
